@@ -1,0 +1,1 @@
+//! CRM-service simulator (filled in by the CRM-service work).

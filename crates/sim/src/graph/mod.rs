@@ -1,0 +1,1 @@
+//! Microsoft Graph simulator (filled in by the Graph work).
