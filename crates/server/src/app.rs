@@ -1,0 +1,38 @@
+//! Builds the router from the state; separate from serving so tests can run it on any listener.
+
+use std::time::Duration;
+
+use axum::{Router, http::HeaderValue, middleware};
+use tower_http::{
+    limit::RequestBodyLimitLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
+};
+
+use crate::{http, metrics, state::AppState};
+
+pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
+    let taskpane = ServeDir::new(&config.static_dir);
+    Router::new()
+        .merge(http::health::router())
+        .nest_service("/taskpane", taskpane)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout().max(Duration::from_secs(1)),
+        ))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,3 @@
+//! HTTP routes: one module per resource, each with its own `router()`; [`crate::app`] puts them together.
+
+pub mod health;

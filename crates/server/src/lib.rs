@@ -1,0 +1,17 @@
+//! The CRM-service for Outlook server: the task pane's API, the sync worker and the Graph webhooks.
+//!
+//! `crm-server serve` runs it; `crm-server migrate` applies the database migrations; `crm-server demo`
+//! (with the `demo` feature) runs it against the embedded simulators.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod serve;
+pub mod state;
+
+pub use app::app;
+pub use config::Config;
+pub use state::AppState;
