@@ -1,0 +1,18 @@
+//! CRM picklists in the user's picklist language.
+
+use serde::{Deserialize, Serialize};
+
+use crate::preferences::Language;
+
+/// `?lang=` of the picklist routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PicklistQuery {
+    pub lang: Language,
+}
+
+/// One choice: `value` is stored (language independent), `label` is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PicklistEntry {
+    pub value: String,
+    pub label: String,
+}
