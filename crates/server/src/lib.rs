@@ -11,6 +11,7 @@ pub mod http;
 pub mod metrics;
 pub mod serve;
 pub mod state;
+pub mod worker;
 
 pub use app::app;
 pub use config::Config;

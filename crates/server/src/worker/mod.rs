@@ -1,0 +1,1 @@
+//! Background work: leased jobs in Postgres shared by all server replicas (being written).
