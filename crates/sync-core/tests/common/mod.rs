@@ -1,0 +1,441 @@
+//! A small in-memory model of both systems and of the runner, for the decision-table and property tests.
+//!
+//! The runner model behaves like the real one is specified to: it lists both sides over the listing
+//! window, confirms deletions by "GET" (an id is confirmed deleted only when it is really gone from the
+//! store), applies each step's writes in order (stopping at the first failure), honours idempotency
+//! keys like Graph's `transactionId` and the CRM create-intent lookup, and stores `Step::fold` results.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sync_core::{
+    Content, CrmId, CrmItem, CrmLink, Listing, OutlookId, OutlookItem, Plan, PlanError, RowChange,
+    Settings, StatusRow, SyncInput, Windows, Write, WriteOutcome, plan,
+};
+
+/// What the fault injector does to one write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// The request fails before reaching the server.
+    FailBefore,
+    /// The server commits, the answer is lost (the worker dies, the connection drops).
+    CommitThenDrop,
+}
+
+pub struct World {
+    pub settings: Settings,
+    pub now: DateTime<Utc>,
+    pub outlook: BTreeMap<OutlookId, OutlookItem>,
+    pub crm: BTreeMap<CrmId, CrmItem>,
+    pub rows: Vec<StatusRow>,
+    /// Which user-made entry each item descends from; two items on one side with the same lineage are a
+    /// duplicate made by the sync.
+    pub lineage_o: HashMap<OutlookId, u64>,
+    pub lineage_c: HashMap<CrmId, u64>,
+    seq: u64,
+    o_keys: HashMap<String, OutlookId>,
+    c_keys: HashMap<String, CrmId>,
+    /// Every plan applied so far.
+    pub plans: Vec<Plan>,
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+}
+
+/// A one-hour entry starting `days` days and `hour` hours after midnight UTC of t0's day.
+pub fn slot(days: i64, hour: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+    let base = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let start = base + Duration::days(days) + Duration::hours(hour);
+    (start, start + Duration::hours(1))
+}
+
+pub fn content(subject: &str, days: i64, hour: i64) -> Content {
+    let (s, e) = slot(days, hour);
+    Content::timed(subject, s, e)
+}
+
+impl World {
+    pub fn new(settings: Settings) -> World {
+        World {
+            settings,
+            now: t0(),
+            outlook: BTreeMap::new(),
+            crm: BTreeMap::new(),
+            rows: Vec::new(),
+            lineage_o: HashMap::new(),
+            lineage_c: HashMap::new(),
+            seq: 0,
+            o_keys: HashMap::new(),
+            c_keys: HashMap::new(),
+            plans: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Moves the clock on; every user action and write happens at a distinct instant, so "later" is
+    /// always well defined.
+    pub fn tick(&mut self) {
+        self.now += Duration::seconds(1);
+    }
+
+    // ----- the user -----------------------------------------------------------------------------------
+
+    pub fn user_create_outlook(&mut self, content: Content) -> OutlookId {
+        self.tick();
+        let n = self.next();
+        let id = OutlookId(format!("o{n}"));
+        self.outlook.insert(
+            id.clone(),
+            OutlookItem {
+                id: id.clone(),
+                version: format!("ck{n}"),
+                modified: self.now,
+                crm_link: None,
+                content,
+                series: None,
+                series_master: false,
+                cancelled: false,
+            },
+        );
+        self.lineage_o.insert(id.clone(), n);
+        id
+    }
+
+    pub fn user_create_crm(&mut self, content: Content) -> CrmId {
+        self.tick();
+        let n = self.next();
+        let id = CrmId(format!("{n}"));
+        self.crm.insert(
+            id.clone(),
+            CrmItem {
+                id: id.clone(),
+                version: format!("u{n}"),
+                modified: self.now,
+                content,
+            },
+        );
+        self.lineage_c.insert(id.clone(), n);
+        id
+    }
+
+    pub fn user_edit_outlook(&mut self, id: &OutlookId, f: impl FnOnce(&mut Content)) {
+        self.tick();
+        let n = self.next();
+        let now = self.now;
+        let item = self.outlook.get_mut(id).expect("no such event");
+        f(&mut item.content);
+        item.version = format!("ck{n}");
+        item.modified = now;
+    }
+
+    pub fn user_edit_crm(&mut self, id: &CrmId, f: impl FnOnce(&mut Content)) {
+        self.tick();
+        let n = self.next();
+        let now = self.now;
+        let item = self.crm.get_mut(id).expect("no such activity");
+        f(&mut item.content);
+        item.version = format!("u{n}");
+        item.modified = now;
+    }
+
+    pub fn user_cancel_outlook(&mut self, id: &OutlookId) {
+        self.tick();
+        let n = self.next();
+        let item = self.outlook.get_mut(id).expect("no such event");
+        item.cancelled = true;
+        item.version = format!("ck{n}");
+    }
+
+    pub fn user_delete_outlook(&mut self, id: &OutlookId) {
+        self.tick();
+        self.outlook.remove(id);
+    }
+
+    pub fn user_delete_crm(&mut self, id: &CrmId) {
+        self.tick();
+        self.crm.remove(id);
+    }
+
+    // ----- the runner ---------------------------------------------------------------------------------
+
+    /// What a runner would hand to `plan` now: full listings over the listing window, with deletions
+    /// confirmed by looking the ids up.
+    pub fn input(&self) -> SyncInput {
+        let listing = Windows::compute(&self.settings, self.now).listing();
+        let o_items: Vec<OutlookItem> = self
+            .outlook
+            .values()
+            .filter(|i| listing.contains(&i.content.when))
+            .cloned()
+            .collect();
+        let c_items: Vec<CrmItem> = self
+            .crm
+            .values()
+            .filter(|i| listing.contains(&i.content.when))
+            .cloned()
+            .collect();
+        let mut o_gone = Vec::new();
+        let mut c_gone = Vec::new();
+        for r in &self.rows {
+            if !self.outlook.contains_key(&r.outlook_id) {
+                o_gone.push(r.outlook_id.clone());
+            }
+            if !self.crm.contains_key(&r.crm_id) {
+                c_gone.push(r.crm_id.clone());
+            }
+        }
+        // A runner also looks up the activities listed events are linked to but the listing lacks.
+        for i in &o_items {
+            if let Some(x) = &i.crm_link
+                && !self.crm.contains_key(x)
+                && !c_gone.contains(x)
+            {
+                c_gone.push(x.clone());
+            }
+        }
+        SyncInput {
+            now: self.now,
+            settings: self.settings.clone(),
+            outlook: Listing::full(o_items).with_deleted(o_gone),
+            crm: Listing::full(c_items).with_deleted(c_gone),
+            rows: self.rows.clone(),
+            allow_mass_delete: false,
+        }
+    }
+
+    pub fn plan(&self) -> Result<Plan, PlanError> {
+        plan(&self.input())
+    }
+
+    /// Plans and applies one run without faults.
+    pub fn sync(&mut self) -> Plan {
+        self.sync_with(|_| Fault::None).expect("plan failed")
+    }
+
+    pub fn sync_with(&mut self, mut fault: impl FnMut(&Write) -> Fault) -> Result<Plan, PlanError> {
+        self.tick();
+        let plan = self.plan()?;
+        self.apply(&plan, &mut fault);
+        self.plans.push(plan.clone());
+        Ok(plan)
+    }
+
+    pub fn apply(&mut self, plan: &Plan, fault: &mut impl FnMut(&Write) -> Fault) {
+        for step in &plan.steps {
+            let mut outcomes = Vec::new();
+            let mut created_crm: Option<CrmId> = None;
+            for w in &step.writes {
+                let f = fault(w);
+                if f == Fault::FailBefore {
+                    outcomes.push(WriteOutcome::Failed);
+                    break;
+                }
+                let outcome = self.perform(w, &mut created_crm);
+                let failed = matches!(outcome, WriteOutcome::Failed);
+                if f == Fault::CommitThenDrop {
+                    outcomes.push(WriteOutcome::Failed);
+                    break;
+                }
+                outcomes.push(outcome);
+                if failed {
+                    break;
+                }
+            }
+            let change = step.fold(&outcomes).expect("fold");
+            self.store(change);
+        }
+    }
+
+    fn store(&mut self, change: RowChange) {
+        match change {
+            RowChange::Keep => {}
+            RowChange::Remove { key } => {
+                self.rows
+                    .retain(|r| !(r.crm_id == key.crm_id && r.outlook_id == key.outlook_id));
+            }
+            RowChange::Upsert { replaces, row } => {
+                if let Some(key) = replaces {
+                    self.rows
+                        .retain(|r| !(r.crm_id == key.crm_id && r.outlook_id == key.outlook_id));
+                }
+                self.rows.push(row);
+            }
+        }
+    }
+
+    fn perform(&mut self, w: &Write, created_crm: &mut Option<CrmId>) -> WriteOutcome {
+        self.tick();
+        let n = self.next();
+        let now = self.now;
+        match w {
+            Write::CreateCrm {
+                source,
+                content,
+                idempotency_key,
+            } => {
+                if let Some(id) = self.c_keys.get(idempotency_key)
+                    && let Some(existing) = self.crm.get(id)
+                {
+                    *created_crm = Some(id.clone());
+                    return WriteOutcome::Created {
+                        id: id.0.clone(),
+                        version: Some(existing.version.clone()),
+                    };
+                }
+                let id = CrmId(format!("{n}"));
+                self.crm.insert(
+                    id.clone(),
+                    CrmItem {
+                        id: id.clone(),
+                        version: format!("u{n}"),
+                        modified: now,
+                        content: content.clone(),
+                    },
+                );
+                let lineage = self.lineage_o.get(source).copied().unwrap_or(0);
+                self.lineage_c.insert(id.clone(), lineage);
+                self.c_keys.insert(idempotency_key.clone(), id.clone());
+                *created_crm = Some(id.clone());
+                WriteOutcome::Created {
+                    id: id.0,
+                    version: Some(format!("u{n}")),
+                }
+            }
+            Write::CreateOutlook {
+                source,
+                content,
+                crm_link,
+                transaction_id,
+            } => {
+                if let Some(id) = self.o_keys.get(transaction_id)
+                    && let Some(existing) = self.outlook.get(id)
+                {
+                    return WriteOutcome::Created {
+                        id: id.0.clone(),
+                        version: Some(existing.version.clone()),
+                    };
+                }
+                let id = OutlookId(format!("o{n}"));
+                self.outlook.insert(
+                    id.clone(),
+                    OutlookItem {
+                        id: id.clone(),
+                        version: format!("ck{n}"),
+                        modified: now,
+                        crm_link: Some(crm_link.clone()),
+                        content: content.clone(),
+                        series: None,
+                        series_master: false,
+                        cancelled: false,
+                    },
+                );
+                let lineage = self.lineage_c.get(source).copied().unwrap_or(0);
+                self.lineage_o.insert(id.clone(), lineage);
+                self.o_keys.insert(transaction_id.clone(), id.clone());
+                WriteOutcome::Created {
+                    id: id.0,
+                    version: Some(format!("ck{n}")),
+                }
+            }
+            Write::UpdateCrm { id, patch } => match self.crm.get_mut(id) {
+                None => WriteOutcome::NotFound,
+                Some(item) => {
+                    item.content = patch.apply(&item.content);
+                    item.version = format!("u{n}");
+                    item.modified = now;
+                    WriteOutcome::Updated {
+                        version: Some(item.version.clone()),
+                    }
+                }
+            },
+            Write::UpdateOutlook {
+                id,
+                if_version,
+                patch,
+                crm_link,
+            } => match self.outlook.get_mut(id) {
+                None => WriteOutcome::NotFound,
+                Some(item) => {
+                    if if_version.as_ref().is_some_and(|v| v != &item.version) {
+                        return WriteOutcome::Failed;
+                    }
+                    item.content = patch.apply(&item.content);
+                    match crm_link {
+                        Some(CrmLink::Id(x)) => item.crm_link = Some(x.clone()),
+                        Some(CrmLink::CreatedInThisStep) => item.crm_link = created_crm.clone(),
+                        None => {}
+                    }
+                    item.version = format!("ck{n}");
+                    item.modified = now;
+                    WriteOutcome::Updated {
+                        version: Some(item.version.clone()),
+                    }
+                }
+            },
+            Write::DeleteCrm { id } => match self.crm.remove(id) {
+                Some(_) => WriteOutcome::Deleted,
+                None => WriteOutcome::NotFound,
+            },
+            Write::DeleteOutlook { id, if_version } => match self.outlook.get(id) {
+                None => WriteOutcome::NotFound,
+                Some(item) if if_version.as_ref().is_some_and(|v| v != &item.version) => {
+                    WriteOutcome::Failed
+                }
+                Some(_) => {
+                    self.outlook.remove(id);
+                    WriteOutcome::Deleted
+                }
+            },
+        }
+    }
+
+    // ----- lookups for assertions ---------------------------------------------------------------------
+
+    pub fn row_for_outlook(&self, id: &OutlookId) -> Option<&StatusRow> {
+        self.rows.iter().find(|r| &r.outlook_id == id)
+    }
+
+    pub fn row_for_crm(&self, id: &CrmId) -> Option<&StatusRow> {
+        self.rows.iter().find(|r| &r.crm_id == id)
+    }
+
+    /// The CRM activity linked to an event.
+    pub fn partner_of_outlook(&self, id: &OutlookId) -> Option<&CrmItem> {
+        self.row_for_outlook(id)
+            .and_then(|r| self.crm.get(&r.crm_id))
+    }
+
+    pub fn partner_of_crm(&self, id: &CrmId) -> Option<&OutlookItem> {
+        self.row_for_crm(id)
+            .and_then(|r| self.outlook.get(&r.outlook_id))
+    }
+
+    /// Lineages that occur more than once on one side.
+    pub fn duplicates(&self) -> Vec<(char, u64)> {
+        let mut out = Vec::new();
+        let mut seen = HashMap::new();
+        for id in self.outlook.keys() {
+            let l = self.lineage_o[id];
+            *seen.entry(('o', l)).or_insert(0) += 1;
+        }
+        for id in self.crm.keys() {
+            let l = self.lineage_c[id];
+            *seen.entry(('c', l)).or_insert(0) += 1;
+        }
+        for (k, n) in seen {
+            if n > 1 {
+                out.push(k);
+            }
+        }
+        out.sort();
+        out
+    }
+}
