@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -118,7 +118,12 @@ fn dropped() -> Response {
 /// Middleware on `/api/v1`: counts the request, then applies matching faults.
 pub(crate) async fn layer(State(sim): State<CrmSim>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
-    let path = route_path(req.uri().path());
+    // Inside the nested `/api/v1` router the URI has lost its prefix; count the full path.
+    let full = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_owned(), |o| o.path().to_owned());
+    let path = route_path(&full);
     *sim
         .inner
         .counts
