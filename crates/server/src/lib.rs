@@ -4,9 +4,12 @@
 //! (with the `demo` feature) runs it against the embedded simulators.
 
 pub mod app;
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod extract;
 pub mod http;
 pub mod metrics;
 pub mod serve;

@@ -30,7 +30,7 @@ async fn start(database_url: &str, migrate: bool) -> Running {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve::serve_on(
         listener,
-        AppState::new(pool, config),
+        AppState::new(pool, config).unwrap(),
         async {
             let _ = rx.await;
         },
