@@ -18,6 +18,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(http::health::router())
         .merge(http::manifest::router())
+        .merge(http::session::router())
+        .merge(http::preferences::router())
+        .merge(http::error_reports::router())
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(

@@ -4,6 +4,7 @@
 //! (with the `demo` feature) runs it against the embedded simulators.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod crypto;

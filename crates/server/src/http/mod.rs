@@ -1,4 +1,7 @@
 //! HTTP routes: one module per resource, each with its own `router()`; [`crate::app`] puts them together.
 
+pub mod error_reports;
 pub mod health;
 pub mod manifest;
+pub mod preferences;
+pub mod session;

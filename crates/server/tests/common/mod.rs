@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 pub struct TestServer {
     pub base: String,
     pub db: TestDb,
+    pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -35,12 +36,13 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(pool, config).expect("state");
-        tokio::spawn(serve::serve_on(listener, state, async {
+        tokio::spawn(serve::serve_on(listener, state.clone(), async {
             let _ = rx.await;
         }));
         Self {
             base,
             db,
+            state,
             stop: Some(tx),
         }
     }
@@ -48,4 +50,18 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+/// Opens a pane session for a made-up identity, as `POST /api/session` does after verifying the token.
+pub async fn session_for(server: &TestServer, email: &str) -> String {
+    let identity = crm_server::http::session::Identity {
+        tenant_id: "tenant-1".into(),
+        object_id: format!("oid-{email}"),
+        email: email.into(),
+        display_name: email.into(),
+    };
+    crm_server::http::session::open(&server.state, &identity)
+        .await
+        .expect("open session")
+        .token
 }
