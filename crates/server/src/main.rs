@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply migrations and serve the API, the task pane and the webhooks.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Apply the database migrations and exit.
     Migrate {
         #[arg(long, env = "DATABASE_URL")]
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), "serving");
-            let state = AppState::new(pool, config)?;
+            let state = AppState::new(pool, *config)?;
             serve::serve_on(listener, state, serve::shutdown_signal()).await?;
             Ok(())
         }
