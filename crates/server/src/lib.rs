@@ -9,6 +9,8 @@ pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod db;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod http;
