@@ -1,0 +1,1180 @@
+//! The planner: compares both sides with the status table and decides, row by row of the decision table
+//! in `DECISIONS.md`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::model::{
+    Content, CrmId, CrmItem, Field, OutlookId, OutlookItem, Patch, Side, When, field_display,
+    field_eq, match_subject,
+};
+use crate::plan::{
+    Conflict, CrmLink, Direction, Guard, ListingMode, Plan, PlanError, RowChange, SkipReason, Step,
+    StepKind, SyncInput, Write,
+};
+use crate::settings::{BUSY_WORDS, PrivateMode, Settings};
+use crate::status::{Projection, SideState, StatusRow, content_hash};
+use crate::time::Windows;
+
+/// Plans one run. Pure: the same input always gives the same plan.
+pub fn plan(input: &SyncInput) -> Result<Plan, PlanError> {
+    input.settings.validate()?;
+    check_input(input)?;
+    let prepared = Prepared::new(input);
+    let mut engine = Engine::new(input, &prepared);
+    let steps = engine.run();
+    let plan = Plan {
+        now: input.now,
+        windows: engine.w,
+        steps,
+    };
+    if !input.allow_mass_delete {
+        check_guards(input, &plan)?;
+    }
+    Ok(plan)
+}
+
+/// Normalised copies of the listed contents, built once so every comparison sees canonical values.
+struct Prepared {
+    o_content: Vec<Content>,
+    c_content: Vec<Content>,
+}
+
+impl Prepared {
+    fn new(input: &SyncInput) -> Prepared {
+        Prepared {
+            o_content: input
+                .outlook
+                .items
+                .iter()
+                .map(|i| i.content.normalized())
+                .collect(),
+            c_content: input
+                .crm
+                .items
+                .iter()
+                .map(|i| i.content.normalized())
+                .collect(),
+        }
+    }
+}
+
+/// One side of a pair as this run sees it.
+#[derive(Clone)]
+struct Cur<'a> {
+    content: &'a Content,
+    version: Option<&'a str>,
+    modified: DateTime<Utc>,
+    /// False when a [`ListingMode::Changes`] listing did not mention the entry and the last synced content
+    /// stands in for it.
+    listed: bool,
+    crm_link: Option<&'a CrmId>,
+}
+
+enum State<'a> {
+    Present(Cur<'a>),
+    /// Missing from a full listing and not confirmed deleted: left the window, or the listing lags.
+    Unlisted,
+    /// Confirmed deleted (or, for Outlook, cancelled).
+    Deleted,
+}
+
+enum Change {
+    Same,
+    /// The version moved but the content did not (our own echo, or a change to something we do not sync).
+    VersionMoved,
+    Changed(Vec<Field>),
+}
+
+impl Change {
+    fn fields(&self) -> &[Field] {
+        match self {
+            Change::Changed(f) => f,
+            _ => &[],
+        }
+    }
+
+    fn is_changed(&self) -> bool {
+        matches!(self, Change::Changed(f) if !f.is_empty())
+    }
+}
+
+struct Merge {
+    o_patch: Patch,
+    c_patch: Patch,
+    conflicts: Vec<Conflict>,
+    reasons: Vec<SkipReason>,
+}
+
+struct Engine<'a> {
+    input: &'a SyncInput,
+    p: &'a Prepared,
+    s: &'a Settings,
+    w: Windows,
+    o_idx: HashMap<&'a OutlookId, usize>,
+    c_idx: HashMap<&'a CrmId, usize>,
+    o_deleted: HashSet<&'a OutlookId>,
+    c_deleted: HashSet<&'a CrmId>,
+    rows_by_o: HashSet<&'a OutlookId>,
+    rows_by_c: HashSet<&'a CrmId>,
+    /// Entries whose row this plan removes because their edit beat the partner's deletion; they are
+    /// planned again as new, with the old partner id salting their idempotency key.
+    released_o: HashMap<usize, String>,
+    released_c: HashMap<usize, String>,
+}
+
+fn index_unique<'a, T, Id: std::hash::Hash + Eq + ToString>(
+    items: &'a [T],
+    id: impl Fn(&'a T) -> &'a Id,
+    side: Side,
+) -> Result<HashMap<&'a Id, usize>, PlanError> {
+    let mut m = HashMap::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        if m.insert(id(it), i).is_some() {
+            return Err(PlanError::DuplicateItem {
+                side,
+                id: id(it).to_string(),
+            });
+        }
+    }
+    Ok(m)
+}
+
+impl<'a> Engine<'a> {
+    fn new(input: &'a SyncInput, p: &'a Prepared) -> Engine<'a> {
+        Engine {
+            input,
+            p,
+            s: &input.settings,
+            w: Windows::compute(&input.settings, input.now),
+            o_idx: HashMap::new(),
+            c_idx: HashMap::new(),
+            o_deleted: input.outlook.confirmed_deleted.iter().collect(),
+            c_deleted: input.crm.confirmed_deleted.iter().collect(),
+            rows_by_o: HashSet::new(),
+            rows_by_c: HashSet::new(),
+            released_o: HashMap::new(),
+            released_c: HashMap::new(),
+        }
+    }
+
+    fn run(&mut self) -> Vec<Step> {
+        // Validation happened in `check_input`; indexing cannot fail here.
+        self.o_idx =
+            index_unique(&self.input.outlook.items, |i| &i.id, Side::Outlook).unwrap_or_default();
+        self.c_idx = index_unique(&self.input.crm.items, |i| &i.id, Side::Crm).unwrap_or_default();
+        for r in &self.input.rows {
+            self.rows_by_o.insert(&r.outlook_id);
+            self.rows_by_c.insert(&r.crm_id);
+        }
+        let mut rows: Vec<&StatusRow> = self.input.rows.iter().collect();
+        rows.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
+        let mut steps = Vec::new();
+        for row in rows {
+            if let Some(step) = self.plan_row(row) {
+                steps.push(step);
+            }
+        }
+        self.plan_unlinked(&mut steps);
+        steps
+    }
+
+    // ----- reading the current state -------------------------------------------------------------------
+
+    fn o_state(&self, row: &'a StatusRow) -> State<'a> {
+        if let Some(&i) = self.o_idx.get(&row.outlook_id) {
+            let item = &self.input.outlook.items[i];
+            if item.cancelled {
+                return State::Deleted;
+            }
+            return State::Present(self.o_cur(i));
+        }
+        if self.o_deleted.contains(&row.outlook_id) {
+            return State::Deleted;
+        }
+        match self.input.outlook.mode {
+            ListingMode::Full => State::Unlisted,
+            ListingMode::Changes => State::Present(Cur {
+                content: &row.outlook.content,
+                version: row.outlook.version.as_deref(),
+                modified: row.synced_at,
+                listed: false,
+                crm_link: None,
+            }),
+        }
+    }
+
+    fn c_state(&self, row: &'a StatusRow) -> State<'a> {
+        if let Some(&i) = self.c_idx.get(&row.crm_id) {
+            return State::Present(self.c_cur(i));
+        }
+        if self.c_deleted.contains(&row.crm_id) {
+            return State::Deleted;
+        }
+        match self.input.crm.mode {
+            ListingMode::Full => State::Unlisted,
+            ListingMode::Changes => State::Present(Cur {
+                content: &row.crm.content,
+                version: row.crm.version.as_deref(),
+                modified: row.synced_at,
+                listed: false,
+                crm_link: None,
+            }),
+        }
+    }
+
+    fn o_cur(&self, i: usize) -> Cur<'a> {
+        let item: &'a OutlookItem = &self.input.outlook.items[i];
+        Cur {
+            content: &self.p.o_content[i],
+            version: Some(&item.version),
+            modified: item.modified,
+            listed: true,
+            crm_link: item.crm_link.as_ref(),
+        }
+    }
+
+    fn c_cur(&self, i: usize) -> Cur<'a> {
+        let item: &'a CrmItem = &self.input.crm.items[i];
+        Cur {
+            content: &self.p.c_content[i],
+            version: Some(&item.version),
+            modified: item.modified,
+            listed: true,
+            crm_link: None,
+        }
+    }
+
+    // ----- rules ---------------------------------------------------------------------------------------
+
+    /// The Outlook entry in CRM terms: its type is the chosen one, else the default.
+    fn outlook_as_crm(&self, o: &Content) -> Content {
+        let mut c = o.clone();
+        if c.activity_type.is_none() {
+            c.activity_type = self.s.default_activity_type.clone();
+        }
+        c.normalized()
+    }
+
+    /// What a busy block of `from` looks like: time, type and status kept, everything else neutral.
+    fn block_of(&self, from: &Content) -> Content {
+        Content {
+            when: from.when,
+            subject: self.s.busy_word().to_owned(),
+            body: String::new(),
+            location: String::new(),
+            activity_type: from.activity_type.clone(),
+            status: from.status.clone(),
+            private: true,
+            attendees: Default::default(),
+        }
+    }
+
+    fn projection(
+        &self,
+        before: Option<Projection>,
+        o: &Content,
+        c: &Content,
+    ) -> Result<Projection, SkipReason> {
+        match self.s.private_mode {
+            PrivateMode::Full => Ok(Projection::Full),
+            PrivateMode::Skip => {
+                if o.private || c.private {
+                    Err(SkipReason::PrivateEntry)
+                } else {
+                    Ok(Projection::Full)
+                }
+            }
+            PrivateMode::BusyBlock => Ok(match before {
+                // The block side is marked private too, so an existing pair keeps its original side.
+                Some(Projection::BusyBlockInCrm) => {
+                    if o.private {
+                        Projection::BusyBlockInCrm
+                    } else {
+                        Projection::Full
+                    }
+                }
+                Some(Projection::BusyBlockInOutlook) => {
+                    if c.private {
+                        Projection::BusyBlockInOutlook
+                    } else {
+                        Projection::Full
+                    }
+                }
+                _ => {
+                    if o.private && !is_block(o) {
+                        Projection::BusyBlockInCrm
+                    } else if c.private && !is_block(c) {
+                        Projection::BusyBlockInOutlook
+                    } else if o.private {
+                        Projection::BusyBlockInCrm
+                    } else if c.private {
+                        Projection::BusyBlockInOutlook
+                    } else {
+                        Projection::Full
+                    }
+                }
+            }),
+        }
+    }
+
+    /// Whether edits may flow in `dir` for a pair of `pair_type` whose source entry is at `when`.
+    fn edit_gate(
+        &self,
+        dir: Direction,
+        pair_type: Option<&str>,
+        when: &When,
+    ) -> Result<(), SkipReason> {
+        let (d, w) = self.direction(dir);
+        if !w.contains(when) {
+            return Err(SkipReason::OutsideWindow { direction: dir });
+        }
+        if !d.edit_delete_types.contains(pair_type) {
+            return Err(SkipReason::EditNotAllowed {
+                direction: dir,
+                activity_type: pair_type.map(str::to_owned),
+            });
+        }
+        Ok(())
+    }
+
+    fn direction(
+        &self,
+        dir: Direction,
+    ) -> (&crate::settings::DirectionSettings, crate::time::Window) {
+        match dir {
+            Direction::OutlookToCrm => (&self.s.outlook_to_crm, self.w.outlook_to_crm),
+            Direction::CrmToOutlook => (&self.s.crm_to_outlook, self.w.crm_to_outlook),
+        }
+    }
+
+    // ----- linked pairs --------------------------------------------------------------------------------
+
+    fn plan_row(&mut self, row: &'a StatusRow) -> Option<Step> {
+        if let Some(gone) = row.detached {
+            // A frozen pair only ends when the survivor goes too.
+            let survivor_deleted = match gone.other() {
+                Side::Outlook => matches!(self.o_state(row), State::Deleted),
+                Side::Crm => matches!(self.c_state(row), State::Deleted),
+            };
+            return survivor_deleted.then(|| unlink_step(row, Vec::new()));
+        }
+        match (self.o_state(row), self.c_state(row)) {
+            (State::Deleted, State::Deleted) => Some(unlink_step(row, Vec::new())),
+            (State::Deleted, State::Unlisted) => Some(detach_step(
+                row,
+                Side::Outlook,
+                SkipReason::PartnerNotListed,
+            )),
+            (State::Unlisted, State::Deleted) => {
+                Some(detach_step(row, Side::Crm, SkipReason::PartnerNotListed))
+            }
+            // Missing from a windowed listing is never a deletion: the pair just is not synced now.
+            (State::Unlisted, _) | (_, State::Unlisted) => None,
+            (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
+            (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
+            (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
+        }
+    }
+
+    fn change_of(&self, row: &StatusRow, side: Side, cur: &Cur<'_>) -> Change {
+        let state = row.side(side);
+        if cur.version.is_some() && state.version.as_deref() == cur.version {
+            return Change::Same;
+        }
+        let redacted;
+        let cmp: &Content = if row.projection.private_side() == Some(side) {
+            redacted = redact(cur.content);
+            &redacted
+        } else {
+            cur.content
+        };
+        if content_hash(cmp) == state.hash {
+            return Change::VersionMoved;
+        }
+        Change::Changed(
+            Field::ALL
+                .into_iter()
+                .filter(|f| !field_eq(*f, cmp, &state.content))
+                .collect(),
+        )
+    }
+
+    /// One side is gone (confirmed), the other is here.
+    fn deleted_step(
+        &mut self,
+        row: &'a StatusRow,
+        deleted: Side,
+        survivor: Cur<'a>,
+    ) -> Option<Step> {
+        let dir = Direction::from_side(deleted);
+        let (d, w) = self.direction(dir);
+        let pair_type = row.synced_type();
+        if !w.contains(&row.side(deleted).content.when) {
+            return Some(detach_step(
+                row,
+                deleted,
+                SkipReason::OutsideWindow { direction: dir },
+            ));
+        }
+        if !d.edit_delete_types.contains(pair_type) {
+            return Some(detach_step(
+                row,
+                deleted,
+                SkipReason::DeleteNotAllowed {
+                    direction: dir,
+                    activity_type: pair_type.map(str::to_owned),
+                },
+            ));
+        }
+        let survivor_side = deleted.other();
+        if survivor.listed && self.change_of(row, survivor_side, &survivor).is_changed() {
+            // The edit beats the delete (nothing the user typed is lost): forget the pair and plan the
+            // survivor again as a new entry, under the create rules of its direction.
+            match survivor_side {
+                Side::Outlook => {
+                    if let Some(&i) = self.o_idx.get(&row.outlook_id) {
+                        self.released_o.insert(i, row.crm_id.0.clone());
+                    }
+                }
+                Side::Crm => {
+                    if let Some(&i) = self.c_idx.get(&row.crm_id) {
+                        self.released_c.insert(i, row.outlook_id.0.clone());
+                    }
+                }
+            }
+            return Some(unlink_step(row, vec![Conflict::EditBeatDelete { deleted }]));
+        }
+        let write = match survivor_side {
+            Side::Crm => Write::DeleteCrm {
+                id: row.crm_id.clone(),
+            },
+            Side::Outlook => Write::DeleteOutlook {
+                id: row.outlook_id.clone(),
+                if_version: survivor.version.map(str::to_owned),
+            },
+        };
+        Some(Step {
+            kind: match survivor_side {
+                Side::Crm => StepKind::DeleteInCrm,
+                Side::Outlook => StepKind::DeleteInOutlook,
+            },
+            outlook_id: Some(row.outlook_id.clone()),
+            crm_id: Some(row.crm_id.clone()),
+            writes: vec![write],
+            conflicts: Vec::new(),
+            reasons: Vec::new(),
+            row: RowChange::Remove { key: row.key() },
+            outlook_fallback: None,
+        })
+    }
+
+    /// Both sides are here: three-way merge against the row.
+    fn pair_step(&self, row: &'a StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
+        let before = row.projection;
+        let mut proj = match self.projection(Some(before), o.content, c.content) {
+            Ok(p) => p,
+            Err(reason) => {
+                return Some(skip_step(
+                    Some(row.outlook_id.clone()),
+                    Some(row.crm_id.clone()),
+                    vec![reason],
+                ));
+            }
+        };
+        // Leaving a busy block pushes the original's content; wait until the original is actually read.
+        if proj != before
+            && before.private_side().is_some_and(|s| match s {
+                Side::Outlook => !o.listed,
+                Side::Crm => !c.listed,
+            })
+        {
+            proj = before;
+        }
+        let o_change = self.change_of(row, Side::Outlook, &o);
+        let c_change = self.change_of(row, Side::Crm, &c);
+        let pair_type = row.synced_type();
+        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
+        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
+        let m = self.merge(
+            &o,
+            &c,
+            o_change.fields(),
+            c_change.fields(),
+            false,
+            Some(before),
+            proj,
+            &o2c,
+            &c2o,
+        );
+        let tag = o.listed && o.crm_link != Some(&row.crm_id);
+        let series = self
+            .o_idx
+            .get(&row.outlook_id)
+            .map(|&i| self.input.outlook.items[i].series.clone())
+            .unwrap_or_else(|| row.series.clone());
+        let (writes, new_row) = self.pair_writes(
+            row.crm_id.clone(),
+            row.outlook_id.clone(),
+            &o,
+            &c,
+            &m,
+            tag,
+            proj,
+            row.origin,
+            series,
+            row.synced_at,
+        );
+        let quiet = writes.is_empty() && new_row == *row;
+        if quiet && m.reasons.is_empty() && m.conflicts.is_empty() {
+            return None;
+        }
+        let kind = if !writes.is_empty() {
+            StepKind::Update
+        } else if new_row != *row {
+            StepKind::Refresh
+        } else {
+            StepKind::Skip
+        };
+        Some(Step {
+            kind,
+            outlook_id: Some(row.outlook_id.clone()),
+            crm_id: Some(row.crm_id.clone()),
+            writes,
+            conflicts: m.conflicts,
+            reasons: m.reasons,
+            row: if new_row == *row {
+                RowChange::Keep
+            } else {
+                RowChange::Upsert {
+                    replaces: Some(row.key()),
+                    row: new_row,
+                }
+            },
+            outlook_fallback: None,
+        })
+    }
+
+    /// The writes for a pair after a merge, and the row expected once they succeed.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_writes(
+        &self,
+        crm_id: CrmId,
+        outlook_id: OutlookId,
+        o: &Cur<'_>,
+        c: &Cur<'_>,
+        m: &Merge,
+        tag: bool,
+        proj: Projection,
+        origin: Side,
+        series: Option<crate::model::SeriesInstance>,
+        synced_at: DateTime<Utc>,
+    ) -> (Vec<Write>, StatusRow) {
+        let mut writes = Vec::new();
+        let c_written = !m.c_patch.is_empty();
+        let o_written = !m.o_patch.is_empty() || tag;
+        if c_written {
+            writes.push(Write::UpdateCrm {
+                id: crm_id.clone(),
+                patch: m.c_patch.clone(),
+            });
+        }
+        if o_written {
+            writes.push(Write::UpdateOutlook {
+                id: outlook_id.clone(),
+                if_version: o.version.map(str::to_owned),
+                patch: m.o_patch.clone(),
+                crm_link: tag.then(|| CrmLink::Id(crm_id.clone())),
+            });
+        }
+        let o_new = m.o_patch.apply(o.content).normalized();
+        let c_new = m.c_patch.apply(c.content).normalized();
+        let row = StatusRow {
+            crm_id,
+            outlook_id,
+            outlook: SideState::new(
+                if o_written {
+                    None
+                } else {
+                    o.version.map(str::to_owned)
+                },
+                redact_if(proj.private_side() == Some(Side::Outlook), o_new),
+            ),
+            crm: SideState::new(
+                if c_written {
+                    None
+                } else {
+                    c.version.map(str::to_owned)
+                },
+                redact_if(proj.private_side() == Some(Side::Crm), c_new),
+            ),
+            projection: proj,
+            origin,
+            series,
+            detached: None,
+            synced_at: if writes.is_empty() {
+                synced_at
+            } else {
+                self.input.now
+            },
+        };
+        (writes, row)
+    }
+
+    /// Field-level three-way merge. `adoption` = there is no base: every differing field counts as
+    /// changed on both sides and the later side wins, without recording a conflict.
+    #[allow(clippy::too_many_arguments)]
+    fn merge(
+        &self,
+        o: &Cur<'_>,
+        c: &Cur<'_>,
+        o_changed: &[Field],
+        c_changed: &[Field],
+        adoption: bool,
+        before: Option<Projection>,
+        proj: Projection,
+        o2c: &Result<(), SkipReason>,
+        c2o: &Result<(), SkipReason>,
+    ) -> Merge {
+        let mut m = Merge {
+            o_patch: Patch::default(),
+            c_patch: Patch::default(),
+            conflicts: Vec::new(),
+            reasons: Vec::new(),
+        };
+        let o_crm = self.outlook_as_crm(o.content);
+        let transition = before != Some(proj);
+        let block = self.block_of(&o_crm);
+        let later = if c.modified > o.modified {
+            Side::Crm
+        } else {
+            Side::Outlook
+        };
+        for f in Field::ALL {
+            let busy_field = f.is_content() || f == Field::Private;
+            if busy_field && let Some(block_side) = proj.block_side() {
+                // Nothing of the original's content flows, nothing typed into a block flows back; the block
+                // is (re)written only when the pair enters busy-block mode.
+                if transition {
+                    match block_side {
+                        Side::Crm if !field_eq(f, &block, c.content) => {
+                            m.c_patch.set_from(f, &block)
+                        }
+                        Side::Outlook if !field_eq(f, &block, o.content) => {
+                            m.o_patch.set_from(f, &block)
+                        }
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            let (mut o_ch, mut c_ch) = if adoption {
+                (true, true)
+            } else {
+                (o_changed.contains(&f), c_changed.contains(&f))
+            };
+            if busy_field
+                && transition
+                && let Some(original) = before.and_then(Projection::private_side)
+            {
+                // Leaving busy-block mode: the original's content replaces the block.
+                o_ch = original == Side::Outlook;
+                c_ch = original == Side::Crm;
+            }
+            if field_eq(f, &o_crm, c.content) {
+                continue;
+            }
+            let source = match (o_ch, c_ch) {
+                (true, false) => Side::Outlook,
+                (false, true) => Side::Crm,
+                (false, false) => continue,
+                (true, true) => {
+                    if !adoption {
+                        m.conflicts.push(Conflict::Field {
+                            field: f,
+                            outlook_value: field_display(f, &o_crm),
+                            crm_value: field_display(f, c.content),
+                            winner: later,
+                        });
+                    }
+                    later
+                }
+            };
+            match source {
+                Side::Outlook => match o2c {
+                    Err(r) => push_reason(&mut m.reasons, r),
+                    Ok(()) => {
+                        // An entry with no type (none chosen, no default) cannot clear the CRM's type.
+                        if !(f == Field::ActivityType && o_crm.activity_type.is_none()) {
+                            m.c_patch.set_from(f, &o_crm);
+                        }
+                    }
+                },
+                Side::Crm => match c2o {
+                    Err(r) => push_reason(&mut m.reasons, r),
+                    Ok(()) => m.o_patch.set_from(f, c.content),
+                },
+            }
+        }
+        m
+    }
+
+    // ----- entries with no row -------------------------------------------------------------------------
+
+    fn plan_unlinked(&mut self, steps: &mut Vec<Step>) {
+        let o_items = &self.input.outlook.items;
+        let c_items = &self.input.crm.items;
+        let mut o_pool: Vec<usize> = (0..o_items.len())
+            .filter(|&i| {
+                !self.rows_by_o.contains(&o_items[i].id) || self.released_o.contains_key(&i)
+            })
+            .collect();
+        o_pool.sort_by(|&a, &b| o_items[a].id.cmp(&o_items[b].id));
+        let mut c_pool: Vec<usize> = (0..c_items.len())
+            .filter(|&i| {
+                !self.rows_by_c.contains(&c_items[i].id) || self.released_c.contains_key(&i)
+            })
+            .collect();
+        c_pool.sort_by(|&a, &b| c_items[a].id.cmp(&c_items[b].id));
+        let c_pool_idx: HashMap<&CrmId, usize> =
+            c_pool.iter().map(|&i| (&c_items[i].id, i)).collect();
+        let mut c_taken = vec![false; c_items.len()];
+        let skip_private = self.s.private_mode == PrivateMode::Skip;
+
+        // CRM entries that are never synced are set aside first, so nothing links to them.
+        for &j in &c_pool {
+            if skip_private && self.p.c_content[j].private {
+                c_taken[j] = true;
+                steps.push(skip_step(
+                    None,
+                    Some(c_items[j].id.clone()),
+                    vec![SkipReason::PrivateEntry],
+                ));
+            }
+        }
+
+        // 1. Adopt by our link property.
+        let mut o_rest = Vec::new();
+        for &i in &o_pool {
+            let item = &o_items[i];
+            let reason = if item.series_master {
+                Some(SkipReason::SeriesMaster)
+            } else if item.cancelled {
+                Some(SkipReason::Cancelled)
+            } else if skip_private && self.p.o_content[i].private {
+                Some(SkipReason::PrivateEntry)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                steps.push(skip_step(Some(item.id.clone()), None, vec![reason]));
+                continue;
+            }
+            if let Some(x) = &item.crm_link {
+                if let Some(&j) = c_pool_idx.get(x) {
+                    if !c_taken[j] {
+                        c_taken[j] = true;
+                        steps.push(self.link_step(i, j));
+                        continue;
+                    }
+                    // Taken by an earlier event with the same link: this one is a copy, so it is new.
+                } else if !(self.rows_by_c.contains(x) || self.c_deleted.contains(x)) {
+                    // Linked to something we cannot see (outside the listing, or a lagging listing): a
+                    // create here would duplicate it.
+                    steps.push(skip_step(
+                        Some(item.id.clone()),
+                        None,
+                        vec![SkipReason::LinkedActivityNotListed { crm_id: x.clone() }],
+                    ));
+                    continue;
+                }
+                // Otherwise the linked activity belongs to another pair (a copied event) or is confirmed
+                // deleted: the event is treated as new.
+            }
+            o_rest.push(i);
+        }
+
+        // 2. Adopt by exact (start, end, subject); busy blocks match their private original by time.
+        let mut by_key: HashMap<(When, String), Vec<usize>> = HashMap::new();
+        for &j in &c_pool {
+            if c_taken[j] {
+                continue;
+            }
+            for key in self.match_keys(&self.p.c_content[j]) {
+                by_key.entry(key).or_default().push(j);
+            }
+        }
+        let mut o_unmatched = Vec::new();
+        for i in o_rest {
+            let found = self
+                .match_keys(&self.p.o_content[i])
+                .into_iter()
+                .find_map(|k| {
+                    by_key
+                        .get(&k)
+                        .and_then(|js| js.iter().copied().find(|&j| !c_taken[j]))
+                });
+            match found {
+                Some(j) => {
+                    c_taken[j] = true;
+                    steps.push(self.link_step(i, j));
+                }
+                None => o_unmatched.push(i),
+            }
+        }
+
+        // 3. Create what is left, under each direction's rules.
+        for i in o_unmatched {
+            steps.push(self.create_in_crm_step(i));
+        }
+        for &j in &c_pool {
+            if !c_taken[j] {
+                steps.push(self.create_in_outlook_step(j));
+            }
+        }
+    }
+
+    fn match_keys(&self, c: &Content) -> Vec<(When, String)> {
+        let mut keys = vec![(c.when, match_subject(&c.subject))];
+        if c.private && self.s.private_mode == PrivateMode::BusyBlock {
+            for w in BUSY_WORDS {
+                keys.push((c.when, match_subject(w)));
+            }
+        }
+        keys
+    }
+
+    fn link_step(&self, i: usize, j: usize) -> Step {
+        let o = self.o_cur(i);
+        let c = self.c_cur(j);
+        let o_item = &self.input.outlook.items[i];
+        let c_item = &self.input.crm.items[j];
+        let proj = match self.projection(None, o.content, c.content) {
+            Ok(p) => p,
+            Err(r) => return skip_step(Some(o_item.id.clone()), Some(c_item.id.clone()), vec![r]),
+        };
+        let pair_type = c.content.activity_type.as_deref();
+        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
+        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
+        let m = self.merge(&o, &c, &[], &[], true, None, proj, &o2c, &c2o);
+        let tag = o.crm_link != Some(&c_item.id);
+        let (writes, row) = self.pair_writes(
+            c_item.id.clone(),
+            o_item.id.clone(),
+            &o,
+            &c,
+            &m,
+            tag,
+            proj,
+            Side::Outlook,
+            o_item.series.clone(),
+            self.input.now,
+        );
+        Step {
+            kind: StepKind::Link,
+            outlook_id: Some(o_item.id.clone()),
+            crm_id: Some(c_item.id.clone()),
+            writes,
+            conflicts: Vec::new(),
+            reasons: Vec::new(),
+            row: RowChange::Upsert {
+                replaces: None,
+                row: StatusRow {
+                    synced_at: self.input.now,
+                    ..row
+                },
+            },
+            outlook_fallback: None,
+        }
+    }
+
+    fn create_in_crm_step(&self, i: usize) -> Step {
+        let item = &self.input.outlook.items[i];
+        let o = &self.p.o_content[i];
+        let dir = Direction::OutlookToCrm;
+        let skip = |r| skip_step(Some(item.id.clone()), None, vec![r]);
+        if !self.w.outlook_to_crm.contains(&o.when) {
+            return skip(SkipReason::OutsideWindow { direction: dir });
+        }
+        let as_crm = self.outlook_as_crm(o);
+        let Some(activity_type) = as_crm.activity_type.clone() else {
+            return skip(SkipReason::NoActivityType);
+        };
+        if !self
+            .s
+            .outlook_to_crm
+            .create_types
+            .contains(Some(&activity_type))
+        {
+            return skip(SkipReason::CreateNotAllowed {
+                direction: dir,
+                activity_type: Some(activity_type),
+            });
+        }
+        let busy = self.s.private_mode == PrivateMode::BusyBlock && o.private;
+        let content = if busy { self.block_of(&as_crm) } else { as_crm };
+        // Stamp the type on the event with the link, so a later change of the default type does not
+        // retype entries that are already in the CRM.
+        let mut stamp = Patch::default();
+        if o.activity_type.is_none() {
+            stamp.activity_type = Some(Some(activity_type));
+        }
+        let o_new = stamp.apply(o).normalized();
+        let salt = self.released_o.get(&i).map(String::as_str).unwrap_or("");
+        Step {
+            kind: StepKind::CreateInCrm,
+            outlook_id: Some(item.id.clone()),
+            crm_id: None,
+            writes: vec![
+                Write::CreateCrm {
+                    source: item.id.clone(),
+                    content: content.clone(),
+                    idempotency_key: idempotency_key("outlook-event", &item.id.0, salt),
+                },
+                Write::UpdateOutlook {
+                    id: item.id.clone(),
+                    if_version: Some(item.version.clone()),
+                    patch: stamp,
+                    crm_link: Some(CrmLink::CreatedInThisStep),
+                },
+            ],
+            conflicts: Vec::new(),
+            reasons: Vec::new(),
+            row: RowChange::Upsert {
+                replaces: None,
+                row: StatusRow {
+                    crm_id: CrmId(String::new()),
+                    outlook_id: item.id.clone(),
+                    outlook: SideState::new(None, redact_if(busy, o_new)),
+                    crm: SideState::new(None, content),
+                    projection: if busy {
+                        Projection::BusyBlockInCrm
+                    } else {
+                        Projection::Full
+                    },
+                    origin: Side::Outlook,
+                    series: item.series.clone(),
+                    detached: None,
+                    synced_at: self.input.now,
+                },
+            },
+            outlook_fallback: Some(SideState::new(
+                Some(item.version.clone()),
+                redact_if(busy, o.clone()),
+            )),
+        }
+    }
+
+    fn create_in_outlook_step(&self, j: usize) -> Step {
+        let item = &self.input.crm.items[j];
+        let c = &self.p.c_content[j];
+        let dir = Direction::CrmToOutlook;
+        let skip = |r| skip_step(None, Some(item.id.clone()), vec![r]);
+        if !self.w.crm_to_outlook.contains(&c.when) {
+            return skip(SkipReason::OutsideWindow { direction: dir });
+        }
+        if !self
+            .s
+            .crm_to_outlook
+            .create_types
+            .contains(c.activity_type.as_deref())
+        {
+            return skip(SkipReason::CreateNotAllowed {
+                direction: dir,
+                activity_type: c.activity_type.clone(),
+            });
+        }
+        let busy = self.s.private_mode == PrivateMode::BusyBlock && c.private;
+        let content = if busy { self.block_of(c) } else { c.clone() };
+        let salt = self.released_c.get(&j).map(String::as_str).unwrap_or("");
+        Step {
+            kind: StepKind::CreateInOutlook,
+            outlook_id: None,
+            crm_id: Some(item.id.clone()),
+            writes: vec![Write::CreateOutlook {
+                source: item.id.clone(),
+                content: content.clone(),
+                crm_link: item.id.clone(),
+                transaction_id: idempotency_key("crm-activity", &item.id.0, salt),
+            }],
+            conflicts: Vec::new(),
+            reasons: Vec::new(),
+            row: RowChange::Upsert {
+                replaces: None,
+                row: StatusRow {
+                    crm_id: item.id.clone(),
+                    outlook_id: OutlookId(String::new()),
+                    outlook: SideState::new(None, content),
+                    crm: SideState::new(Some(item.version.clone()), redact_if(busy, c.clone())),
+                    projection: if busy {
+                        Projection::BusyBlockInOutlook
+                    } else {
+                        Projection::Full
+                    },
+                    origin: Side::Crm,
+                    series: None,
+                    detached: None,
+                    synced_at: self.input.now,
+                },
+            },
+            outlook_fallback: None,
+        }
+    }
+}
+
+/// A busy block we wrote (or one that looks exactly like it).
+fn is_block(c: &Content) -> bool {
+    BUSY_WORDS.contains(&c.subject.as_str())
+        && c.body.is_empty()
+        && c.location.is_empty()
+        && c.attendees.is_empty()
+}
+
+/// The private original as the status table stores it: nothing the user chose to keep private.
+fn redact(c: &Content) -> Content {
+    Content {
+        subject: String::new(),
+        body: String::new(),
+        location: String::new(),
+        attendees: Default::default(),
+        ..c.clone()
+    }
+}
+
+fn redact_if(cond: bool, c: Content) -> Content {
+    if cond { redact(&c) } else { c }
+}
+
+fn push_reason(reasons: &mut Vec<SkipReason>, r: &SkipReason) {
+    if !reasons.contains(r) {
+        reasons.push(r.clone());
+    }
+}
+
+/// A deterministic key for a create: the same entry always gets the same key, so a retried create is
+/// recognised; `salt` separates a re-creation after an edit beat a delete from the first creation.
+fn idempotency_key(kind: &str, id: &str, salt: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(id.as_bytes());
+    h.update([0]);
+    h.update(salt.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn skip_step(
+    outlook_id: Option<OutlookId>,
+    crm_id: Option<CrmId>,
+    reasons: Vec<SkipReason>,
+) -> Step {
+    Step {
+        kind: StepKind::Skip,
+        outlook_id,
+        crm_id,
+        writes: Vec::new(),
+        conflicts: Vec::new(),
+        reasons,
+        row: RowChange::Keep,
+        outlook_fallback: None,
+    }
+}
+
+fn unlink_step(row: &StatusRow, conflicts: Vec<Conflict>) -> Step {
+    Step {
+        kind: StepKind::Unlink,
+        outlook_id: Some(row.outlook_id.clone()),
+        crm_id: Some(row.crm_id.clone()),
+        writes: Vec::new(),
+        conflicts,
+        reasons: Vec::new(),
+        row: RowChange::Remove { key: row.key() },
+        outlook_fallback: None,
+    }
+}
+
+fn detach_step(row: &StatusRow, gone: Side, reason: SkipReason) -> Step {
+    Step {
+        kind: StepKind::Detach,
+        outlook_id: Some(row.outlook_id.clone()),
+        crm_id: Some(row.crm_id.clone()),
+        writes: Vec::new(),
+        conflicts: Vec::new(),
+        reasons: vec![reason],
+        row: RowChange::Upsert {
+            replaces: Some(row.key()),
+            row: StatusRow {
+                detached: Some(gone),
+                ..row.clone()
+            },
+        },
+        outlook_fallback: None,
+    }
+}
+
+fn check_input(input: &SyncInput) -> Result<(), PlanError> {
+    index_unique(&input.outlook.items, |i| &i.id, Side::Outlook)?;
+    index_unique(&input.crm.items, |i| &i.id, Side::Crm)?;
+    let mut o = HashSet::new();
+    let mut c = HashSet::new();
+    for r in &input.rows {
+        if !o.insert(&r.outlook_id) {
+            return Err(PlanError::DuplicateRow {
+                side: Side::Outlook,
+                id: r.outlook_id.0.clone(),
+            });
+        }
+        if !c.insert(&r.crm_id) {
+            return Err(PlanError::DuplicateRow {
+                side: Side::Crm,
+                id: r.crm_id.0.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_guards(input: &SyncInput, plan: &Plan) -> Result<(), Guard> {
+    let safety = &input.settings.safety;
+    let active: Vec<&StatusRow> = input.rows.iter().filter(|r| r.detached.is_none()).collect();
+    let listing = plan.windows.listing();
+    for side in [Side::Outlook, Side::Crm] {
+        let (mode, empty) = match side {
+            Side::Outlook => (input.outlook.mode, input.outlook.items.is_empty()),
+            Side::Crm => (input.crm.mode, input.crm.items.is_empty()),
+        };
+        if mode == ListingMode::Full && empty {
+            let linked = active
+                .iter()
+                .filter(|r| listing.contains(&r.side(side).content.when))
+                .count();
+            if linked >= safety.min_linked_for_guard.max(1) {
+                return Err(Guard::SideEmpty { side, linked });
+            }
+        }
+        let deletes = plan
+            .steps
+            .iter()
+            .flat_map(|s| &s.writes)
+            .filter(|w| w.is_delete() && w.target() == side)
+            .count();
+        let linked = active.len();
+        if linked >= safety.min_linked_for_guard
+            && deletes > 0
+            && deletes as f64 > safety.max_delete_share * linked as f64
+        {
+            return Err(Guard::TooManyDeletes {
+                side,
+                deletes,
+                linked,
+                max_share: safety.max_delete_share,
+            });
+        }
+    }
+    Ok(())
+}
