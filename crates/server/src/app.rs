@@ -21,6 +21,7 @@ pub fn app(state: AppState) -> Router {
         .merge(http::session::router())
         .merge(http::preferences::router())
         .merge(http::error_reports::router())
+        .merge(http::sync::router())
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(

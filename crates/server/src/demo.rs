@@ -70,7 +70,12 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
         .route(
             api_types::routes::DEMO_IDENTITY_TOKEN,
             get(move |Query(q): Query<TokenQuery>| async move {
-                let token = token_graph.mint_id_token(&tenant, &object_id, &q.email, sim::graph::DEFAULT_CLIENT_ID);
+                let token = token_graph.mint_id_token(
+                    &tenant,
+                    &object_id,
+                    &q.email,
+                    sim::graph::DEFAULT_CLIENT_ID,
+                );
                 Json(json!({ "identity_token": token }))
             }),
         );
@@ -84,9 +89,14 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
     println!("  Open the task pane:        {public_url}/index.html");
     println!("  Outlook stand-in:          {public_url}/workbench/index.html");
     println!("  Manifest (to sideload):    {public_url}/manifest.xml");
-    println!("  CRM simulator:             {}  (API key {}, user {} / {})",
-        crm_running.base_url, demo_crm.api_key, demo_crm.username, demo_crm.password);
-    println!("  Graph simulator:           {}  (mailbox {})", graph_running.base_url, mailbox.email);
+    println!(
+        "  CRM simulator:             {}  (API key {}, user {} / {})",
+        crm_running.base_url, demo_crm.api_key, demo_crm.username, demo_crm.password
+    );
+    println!(
+        "  Graph simulator:           {}  (mailbox {})",
+        graph_running.base_url, mailbox.email
+    );
     println!("  Ctrl-C stops everything.");
     println!();
     serve::serve_router(listener, router, serve::shutdown_signal()).await?;

@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod serve;
 pub mod state;
+pub mod store;
 pub mod worker;
 
 pub use app::app;

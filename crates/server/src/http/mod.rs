@@ -5,3 +5,4 @@ pub mod health;
 pub mod manifest;
 pub mod preferences;
 pub mod session;
+pub mod sync;
