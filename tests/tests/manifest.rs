@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn manifest() -> String {
@@ -30,7 +33,10 @@ fn xmllint(name: &str, xml: &str) -> (i32, String) {
         .output()
         .expect("xmllint is installed (Debian package libxml2-utils; `cargo xtask` installs it)");
     let _ = std::fs::remove_dir_all(&dir);
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -56,11 +62,18 @@ fn the_check_fails_on_a_broken_manifest() {
     let end = m.find("</Id>").unwrap() + "</Id>".len();
     let broken = format!("{}{}", &m[..start], &m[end..]);
     let (code, stderr) = xmllint("no-id", &broken);
-    assert_eq!(code, 3, "expected a schema violation, got exit {code}:\n{stderr}");
+    assert_eq!(
+        code, 3,
+        "expected a schema violation, got exit {code}:\n{stderr}"
+    );
     assert!(stderr.contains("fails to validate"), "{stderr}");
 
     // Elements out of order are caught too.
-    let swapped = m.replacen("<Version>1.0.0.0</Version>", "", 1).replacen("<Id>", "<Version>1.0.0.0</Version><Id>", 1);
+    let swapped = m.replacen("<Version>1.0.0.0</Version>", "", 1).replacen(
+        "<Id>",
+        "<Version>1.0.0.0</Version><Id>",
+        1,
+    );
     assert_eq!(xmllint("order", &swapped).0, 3);
 }
 
@@ -80,19 +93,34 @@ fn every_resid_is_defined_and_every_string_has_a_finnish_override() {
     let m = manifest();
     let defined: Vec<&str> = attr_values(&m, "id");
     for resid in attr_values(&m, "resid") {
-        assert!(defined.contains(&resid), "resid {resid} is not defined in <Resources>");
+        assert!(
+            defined.contains(&resid),
+            "resid {resid} is not defined in <Resources>"
+        );
     }
     // Each <bt:String ...> is followed by a fi-FI override before its closing tag.
     for (i, _) in m.match_indices("<bt:String ") {
         let body = &m[i..i + m[i..].find("</bt:String>").unwrap()];
-        assert!(body.contains("<bt:Override Locale=\"fi-FI\""), "no fi-FI override in {body}");
+        assert!(
+            body.contains("<bt:Override Locale=\"fi-FI\""),
+            "no fi-FI override in {body}"
+        );
     }
     for tag in ["<DisplayName ", "<Description "] {
         let i = m.find(tag).unwrap();
-        assert!(m[i..i + 400].contains("Locale=\"fi-FI\""), "{tag} lacks a fi-FI override");
+        assert!(
+            m[i..i + 400].contains("Locale=\"fi-FI\""),
+            "{tag} lacks a fi-FI override"
+        );
     }
     // The guide's labels.
-    for label in ["Asetukset", "Kirjaudu sisään", "Kirjaudu ulos", "Synkronoi nyt", "\"CRM-service\""] {
+    for label in [
+        "Asetukset",
+        "Kirjaudu sisään",
+        "Kirjaudu ulos",
+        "Synkronoi nyt",
+        "\"CRM-service\"",
+    ] {
         assert!(m.contains(label), "missing {label}");
     }
 }

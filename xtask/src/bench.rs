@@ -48,10 +48,16 @@ pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
                 .map(|s| s.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<u64>().ok())
         .map(|kb| format!("{} GiB", kb / 1024 / 1024))
         .unwrap_or_default();
@@ -67,7 +73,16 @@ pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
             b.title, b.package, b.example
         ));
         let out = Command::new(cargo_bin())
-            .args(["run", "--quiet", "--release", "-p", b.package, "--example", b.example, "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                b.package,
+                "--example",
+                b.example,
+                "--",
+            ])
             .args(b.args)
             .output()
             .with_context(|| format!("running {}", b.example))?;
@@ -81,7 +96,15 @@ pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
             eprintln!("{err}");
             md.push_str(&format!(
                 "**Not measured:** the benchmark failed or does not exist yet:\n\n```\n{}\n```\n",
-                err.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+                err.trim()
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ));
         }
     }

@@ -74,7 +74,8 @@ fn test(root: &Path, private_pg: bool, skip_install: bool) -> Result<()> {
     tools::ensure_pane_tools(root, !skip_install)?;
     tools::ensure_test_tools(!skip_install)?;
     step("cargo fmt --check");
-    cargo(&["fmt", "--all", "--", "--check"]).context("code is not formatted: run `cargo fmt --all`")?;
+    cargo(&["fmt", "--all", "--", "--check"])
+        .context("code is not formatted: run `cargo fmt --all`")?;
     step("cargo clippy (all targets, all features, warnings are errors)");
     cargo(&[
         "clippy",
@@ -130,7 +131,9 @@ fn demo(root: &Path, private_pg: bool, port: u16) -> Result<()> {
     let child_id = child.id();
     ctrlc::set_handler(move || {
         // Forward for the case where only we got the signal (e.g. `kill -INT` on xtask).
-        let _ = Command::new("kill").args(["-INT", &child_id.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &child_id.to_string()])
+            .status();
     })
     .context("installing the Ctrl-C handler")?;
     let status = child.wait()?;
@@ -155,7 +158,9 @@ pub fn cargo(args: &[&str]) -> Result<()> {
 
 pub fn run_cmd(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot run {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }

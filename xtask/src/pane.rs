@@ -27,7 +27,14 @@ pub fn build(root: &Path) -> Result<()> {
     run_cmd(
         Command::new("wasm-bindgen")
             .arg(&wasm)
-            .args(["--target", "web", "--no-typescript", "--out-name", "taskpane", "--out-dir"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "taskpane",
+                "--out-dir",
+            ])
             .arg(&out),
     )?;
     let bg = out.join("taskpane_bg.wasm");
@@ -48,6 +55,9 @@ pub fn build(root: &Path) -> Result<()> {
             .arg(&bg),
     )?;
     let size = std::fs::metadata(&bg)?.len();
-    println!("task pane built: static/pkg/taskpane_bg.wasm ({} KiB)", size / 1024);
+    println!(
+        "task pane built: static/pkg/taskpane_bg.wasm ({} KiB)",
+        size / 1024
+    );
     Ok(())
 }

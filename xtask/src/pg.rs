@@ -33,7 +33,10 @@ pub fn ensure(root: &Path, force_private: bool) -> Result<Postgres> {
     if !force_private {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             println!("using DATABASE_URL");
-            return Ok(Postgres { admin_url: url, private: None });
+            return Ok(Postgres {
+                admin_url: url,
+                private: None,
+            });
         }
         let addr = "127.0.0.1:5432".parse().expect("valid address");
         if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
@@ -67,7 +70,9 @@ fn pg_bindir() -> Result<PathBuf> {
     if tools::on_path("initdb") && tools::on_path("pg_ctl") {
         return Ok(PathBuf::new());
     }
-    bail!("no PostgreSQL server binaries (initdb, pg_ctl) found; install Debian's `postgresql` package")
+    bail!(
+        "no PostgreSQL server binaries (initdb, pg_ctl) found; install Debian's `postgresql` package"
+    )
 }
 
 fn start_private(root: &Path) -> Result<Postgres> {
@@ -106,14 +111,29 @@ fn start_private(root: &Path) -> Result<Postgres> {
         }
         run_cmd(
             pg_cmd("initdb")
-                .args(["-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "-D"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "-D",
+                ])
                 .arg(&data),
         )?;
     }
     // A cluster left running by an interrupted run is stopped first so we can pick a new free port.
-    let _ = pg_cmd("pg_ctl").arg("-D").arg(&data).args(["-m", "fast", "stop"]).output();
+    let _ = pg_cmd("pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .args(["-m", "fast", "stop"])
+        .output();
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    step(&format!("starting the private Postgres on 127.0.0.1:{port}"));
+    step(&format!(
+        "starting the private Postgres on 127.0.0.1:{port}"
+    ));
     let opts = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
         data.display()
@@ -135,10 +155,18 @@ fn start_private(root: &Path) -> Result<Postgres> {
 
 impl Postgres {
     fn psql(&self, sql: &str) -> Result<String> {
-        tools::output(
-            Command::new(psql_path())
-                .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &self.admin_url, "-c", sql]),
-        )
+        tools::output(Command::new(psql_path()).args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &self.admin_url,
+            "-c",
+            sql,
+        ]))
     }
 
     /// Drops databases left behind by test runs that were killed before they could clean up.
@@ -154,7 +182,9 @@ impl Postgres {
 
     /// Creates `name` unless it exists; returns its URL.
     pub fn ensure_database(&self, name: &str) -> Result<String> {
-        let exists = self.psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))?;
+        let exists = self.psql(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+        ))?;
         if exists.trim().is_empty() {
             self.psql(&format!(r#"CREATE DATABASE "{name}""#))?;
         }
@@ -170,7 +200,9 @@ fn psql_path() -> PathBuf {
     if tools::on_path("psql") {
         PathBuf::from("psql")
     } else {
-        pg_bindir().map(|b| b.join("psql")).unwrap_or_else(|_| "psql".into())
+        pg_bindir()
+            .map(|b| b.join("psql"))
+            .unwrap_or_else(|_| "psql".into())
     }
 }
 

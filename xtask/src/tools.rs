@@ -12,7 +12,10 @@ pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
     step("checking build tools (wasm32 target, wasm-bindgen-cli, binaryen)");
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .context("rustup is needed to add the wasm32-unknown-unknown target")?;
-    if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if !targets
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         require(install, "the wasm32-unknown-unknown target")?;
         run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
@@ -25,7 +28,13 @@ pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
             if have.is_empty() { "none" } else { have.trim() }
         );
         let install = |locked: bool| {
-            let mut args = vec!["install", "wasm-bindgen-cli", "--version", &wanted, "--force"];
+            let mut args = vec![
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &wanted,
+                "--force",
+            ];
             if locked {
                 args.push("--locked");
             }
@@ -60,7 +69,10 @@ pub fn wasm_bindgen_version(root: &Path) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
                 return Ok(v.trim_matches('"').to_owned());
             }
         }
@@ -128,7 +140,9 @@ pub fn is_root() -> bool {
 }
 
 pub fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
     if !out.status.success() {
         bail!(
             "{cmd:?} failed: {}",

@@ -12,10 +12,18 @@ use crate::{http, metrics, state::AppState};
 
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    let taskpane = ServeDir::new(&config.static_dir);
+    // The pane's files are served under `/taskpane/` and, because the manifest names them from the
+    // root (`/index.html`, `/icons/…`), also as the fallback for every path no route claims.
+    let static_files = ServeDir::new(&config.static_dir);
     Router::new()
         .merge(http::health::router())
-        .nest_service("/taskpane", taskpane)
+        .merge(http::manifest::router())
+        .merge(http::session::router())
+        .merge(http::preferences::router())
+        .merge(http::error_reports::router())
+        .merge(http::sync::router())
+        .nest_service("/taskpane", static_files.clone())
+        .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

@@ -99,6 +99,9 @@ impl Config {
         // environment is deliberately still consulted, as in production.
         let mut w = Wrapper::parse_from(["crm-server", "--database-url", database_url]);
         w.config.listen = "127.0.0.1:0".parse().expect("valid");
+        if w.config.secret_keys.is_none() {
+            w.config.secret_keys = Some(crate::crypto::Keyring::ephemeral_spec().into());
+        }
         w.config
     }
 }

@@ -1,118 +1,87 @@
 //! The one place where errors become HTTP responses.
 //!
-//! Policy: client mistakes are 4xx with a machine `code`, a message in the user's language and, where it
-//! concerns one form field, that `field`; anything the client cannot fix is logged with its cause and
-//! answered with a generic 500/503 that reveals no internals (no SQL, no upstream bodies, no secrets).
+//! Policy: every non-2xx answer of the pane-facing API is an [`api_types::ApiError`] body: a stable
+//! machine `code`, a message in the caller's language and, where the error concerns one form field,
+//! that `field`. The HTTP status comes from the code ([`ErrorCode::http_status`]), never from the
+//! handler. Failures the client cannot fix (database, bugs) are logged with their cause and answered
+//! with a generic `internal` error that reveals nothing (no SQL, no upstream bodies, no secrets).
 
+use api_types::{ApiError, ErrorCode, FieldError, UiLanguage};
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("not found")]
-    NotFound,
-    #[error("unauthorized: {0}")]
-    Unauthorized(&'static str),
-    #[error("forbidden")]
-    Forbidden,
-    #[error("bad request ({code}): {message}")]
-    BadRequest {
-        code: &'static str,
-        message: String,
-        field: Option<&'static str>,
-    },
-    #[error("conflict ({code}): {message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("too many requests: {message}")]
-    TooManyRequests {
-        message: String,
+    /// A client-facing error, already localized.
+    #[error("{0}")]
+    Api(ApiError),
+    /// 429-type errors that carry a `Retry-After`.
+    #[error("{error} (retry after {retry_after_secs}s)")]
+    Throttled {
+        error: ApiError,
         retry_after_secs: u64,
     },
-    #[error("service unavailable: {0}")]
-    Unavailable(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-    field: Option<&'a str>,
+impl AppError {
+    pub fn code(code: ErrorCode, lang: UiLanguage) -> Self {
+        AppError::Api(ApiError::new(code, lang))
+    }
+
+    pub fn field(code: ErrorCode, lang: UiLanguage, field: &str) -> Self {
+        AppError::Api(ApiError::new(code, lang).with_field(field))
+    }
+
+    /// `Ok(())` when `errors` is empty, else the validation error body listing all of them.
+    pub fn check(errors: Vec<FieldError>, lang: UiLanguage) -> Result<(), Self> {
+        match ApiError::from_field_errors(&errors, lang) {
+            None => Ok(()),
+            Some(e) => Err(AppError::Api(e)),
+        }
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        AppError::Internal(what.to_string())
+    }
 }
 
-impl AppError {
-    fn parts(&self) -> (StatusCode, &str, String, Option<&str>) {
-        match self {
-            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found".into(), None),
-            AppError::Unauthorized(code) => (
-                StatusCode::UNAUTHORIZED,
-                code,
-                "Sign-in required".into(),
-                None,
-            ),
-            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden".into(), None),
-            AppError::BadRequest {
-                code,
-                message,
-                field,
-            } => (StatusCode::BAD_REQUEST, code, message.clone(), *field),
-            AppError::Conflict { code, message } => {
-                (StatusCode::CONFLICT, code, message.clone(), None)
-            }
-            AppError::TooManyRequests { message, .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                message.clone(),
-                None,
-            ),
-            AppError::Unavailable(code) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                code,
-                "Service temporarily unavailable".into(),
-                None,
-            ),
-            AppError::Database(_) | AppError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error".into(),
-                None,
-            ),
-        }
+impl From<ApiError> for AppError {
+    fn from(e: ApiError) -> Self {
+        AppError::Api(e)
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, code, message, field) = self.parts();
-        if status.is_server_error() {
-            // The cause goes to the log, never to the client.
-            tracing::error!(error = %self, "request failed");
-        }
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                code,
-                message: &message,
-                field,
-            }),
-        )
-            .into_response();
-        if let AppError::TooManyRequests {
-            retry_after_secs, ..
-        } = &self
-        {
-            if let Ok(v) = retry_after_secs.to_string().parse() {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v);
+        let (error, retry_after) = match self {
+            AppError::Api(e) => (e, None),
+            AppError::Throttled {
+                error,
+                retry_after_secs,
+            } => (error, Some(retry_after_secs)),
+            AppError::Database(ref e) => {
+                tracing::error!(error = %e, "database error");
+                (ApiError::new(ErrorCode::Internal, UiLanguage::En), None)
             }
+            AppError::Internal(ref e) => {
+                tracing::error!(error = %e, "internal error");
+                (ApiError::new(ErrorCode::Internal, UiLanguage::En), None)
+            }
+        };
+        let status =
+            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(error)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -4,13 +4,20 @@
 //! (with the `demo` feature) runs it against the embedded simulators.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
+pub mod extract;
 pub mod http;
 pub mod metrics;
 pub mod serve;
 pub mod state;
+pub mod store;
 pub mod worker;
 
 pub use app::app;

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply migrations and serve the API, the task pane and the webhooks.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Apply the database migrations and exit.
     Migrate {
         #[arg(long, env = "DATABASE_URL")]
@@ -48,6 +48,11 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cli.log_format);
     match cli.command {
         Command::Serve(config) => {
+            if config.secret_keys.is_none() {
+                anyhow::bail!(
+                    "SECRET_KEYS is required: `kid:base64(32 random bytes)` (e.g. `k1:$(openssl rand -base64 32)`)"
+                );
+            }
             let pool = db::connect(config.database_url.expose_secret())
                 .await
                 .context("cannot connect to the database (DATABASE_URL)")?;
@@ -56,12 +61,8 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), "serving");
-            serve::serve_on(
-                listener,
-                AppState::new(pool, config),
-                serve::shutdown_signal(),
-            )
-            .await?;
+            let state = AppState::new(pool, *config)?;
+            serve::serve_on(listener, state, serve::shutdown_signal()).await?;
             Ok(())
         }
         Command::Migrate { database_url } => {

@@ -35,6 +35,7 @@ pub struct Metrics {
     pub sync_actions: Family<SyncLabels, Counter>,
     pub sync_runs: Family<SyncLabels, Counter>,
     pub jobs_in_flight: Gauge,
+    pub error_reports: Counter,
 }
 
 impl Metrics {
@@ -49,6 +50,12 @@ impl Metrics {
         let sync_actions = Family::<SyncLabels, Counter>::default();
         let sync_runs = Family::<SyncLabels, Counter>::default();
         let jobs_in_flight = Gauge::default();
+        let error_reports = Counter::default();
+        registry.register(
+            "error_reports",
+            "Error reports received from panes",
+            error_reports.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests served",
@@ -77,6 +84,7 @@ impl Metrics {
             sync_actions,
             sync_runs,
             jobs_in_flight,
+            error_reports,
         })
     }
 

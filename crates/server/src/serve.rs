@@ -20,6 +20,20 @@ pub async fn serve_on(
     .await
 }
 
+/// Serves an already built router (the demo adds its own routes to [`app`]).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// Resolves on Ctrl-C or SIGTERM (the signal container runtimes send).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

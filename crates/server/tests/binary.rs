@@ -23,6 +23,10 @@ async fn serve_applies_migrations_serves_and_stops_gracefully_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crm-server"))
         .arg("serve")
         .env("DATABASE_URL", db.url())
+        .env(
+            "SECRET_KEYS",
+            "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,6 +64,18 @@ async fn serve_applies_migrations_serves_and_stops_gracefully_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "exit status {exit:?}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_secret_keys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_crm-server"))
+        .args(["serve", "--database-url", "postgres://127.0.0.1:1/x"])
+        .env_remove("SECRET_KEYS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SECRET_KEYS is required"), "{err}");
 }
 
 #[test]

@@ -2,49 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use crm_server::{AppState, Config, db, serve};
-use test_db::TestDb;
-use tokio::net::TcpListener;
+mod common;
 
-struct Running {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-async fn start(database_url: &str, migrate: bool) -> Running {
-    let config = Config::for_database(database_url);
-    let pool = db::connect(database_url).await.expect("connect");
-    if migrate {
-        db::migrate(&pool).await.expect("migrate");
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve::serve_on(
-        listener,
-        AppState::new(pool, config),
-        async {
-            let _ = rx.await;
-        },
-    ));
-    Running {
-        base,
-        stop: Some(tx),
-    }
-}
+use common::TestServer;
 
 #[tokio::test]
 async fn healthz_answers_ok_over_tcp() {
-    let db = TestDb::new().await;
-    let server = start(db.url(), true).await;
+    let server = TestServer::start().await;
     let resp = reqwest::get(format!("{}/healthz", server.base))
         .await
         .unwrap();
@@ -55,8 +19,7 @@ async fn healthz_answers_ok_over_tcp() {
 
 #[tokio::test]
 async fn readyz_is_ready_when_the_database_answers() {
-    let db = TestDb::new().await;
-    let server = start(db.url(), true).await;
+    let server = TestServer::start().await;
     let resp = reqwest::get(format!("{}/readyz", server.base))
         .await
         .unwrap();
@@ -65,8 +28,7 @@ async fn readyz_is_ready_when_the_database_answers() {
 
 #[tokio::test]
 async fn readyz_is_503_quickly_when_the_database_goes_away() {
-    let db = TestDb::new().await;
-    let server = start(db.url(), true).await;
+    let server = TestServer::start().await;
     assert_eq!(
         reqwest::get(format!("{}/readyz", server.base))
             .await
@@ -75,7 +37,7 @@ async fn readyz_is_503_quickly_when_the_database_goes_away() {
         200
     );
     // Terminates the pool's connections and removes the database: every new connection now fails.
-    db.drop_now().await;
+    server.db.drop_now().await;
     let started = Instant::now();
     let resp = reqwest::Client::new()
         .get(format!("{}/readyz", server.base))
@@ -101,8 +63,7 @@ async fn readyz_is_503_quickly_when_the_database_goes_away() {
 
 #[tokio::test]
 async fn metrics_expose_request_counts_by_route_template() {
-    let db = TestDb::new().await;
-    let server = start(db.url(), true).await;
+    let server = TestServer::start().await;
     for _ in 0..3 {
         reqwest::get(format!("{}/healthz", server.base))
             .await
@@ -130,8 +91,7 @@ async fn metrics_expose_request_counts_by_route_template() {
 
 #[tokio::test]
 async fn unknown_routes_are_404_and_responses_carry_security_headers() {
-    let db = TestDb::new().await;
-    let server = start(db.url(), true).await;
+    let server = TestServer::start().await;
     let resp = reqwest::get(format!("{}/no/such/route", server.base))
         .await
         .unwrap();

@@ -1,3 +1,8 @@
 //! HTTP routes: one module per resource, each with its own `router()`; [`crate::app`] puts them together.
 
+pub mod error_reports;
 pub mod health;
+pub mod manifest;
+pub mod preferences;
+pub mod session;
+pub mod sync;

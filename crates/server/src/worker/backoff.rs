@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(b.delay_with(2, 1.0), Duration::from_secs(20));
         for _ in 0..1000 {
             let d = b.delay(3);
-            assert!(d >= Duration::from_secs(20) && d <= Duration::from_secs(40), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(20) && d <= Duration::from_secs(40),
+                "{d:?}"
+            );
         }
     }
 

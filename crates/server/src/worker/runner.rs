@@ -1,15 +1,9 @@
 //! The worker loop: claims due jobs, runs them with bounded concurrency while keeping their leases alive,
 //! reports the outcome, and stops gracefully.
 
-use std::{
-    future::Future,
-    panic::AssertUnwindSafe,
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use futures::FutureExt;
-use tracing::Instrument;
 use sqlx::{
     PgPool,
     postgres::{PgListener, PgPoolOptions},
@@ -19,6 +13,7 @@ use tokio::{
     task::{JoinError, JoinSet},
     time::{Instant, MissedTickBehavior},
 };
+use tracing::Instrument;
 
 use super::{
     backoff::Backoff,
@@ -315,11 +310,7 @@ async fn run_loop<H: JobHandler>(
         if claim_now && free > 0 {
             // The lease runs from before the claim was sent: a conservative start for the local deadline.
             let claimed_at = Instant::now();
-            match ctx
-                .queue
-                .claim(&config.worker_id, free, config.lease)
-                .await
-            {
+            match ctx.queue.claim(&config.worker_id, free, config.lease).await {
                 Ok(jobs) => {
                     backlog = jobs.len() == free;
                     for job in jobs {
