@@ -507,17 +507,29 @@ impl Company {
             .map(|(id, _)| *id)
             .collect();
         if !sort.is_empty() {
-            ids.sort_by(|a, b| {
-                let (ra, rb) = (&table[a], &table[b]);
-                for ((field, desc), ty) in sort.iter().zip(&sort_types) {
-                    let va = stored_scalar(ra.attrs.get(field).unwrap_or(&Value::Null), *ty);
-                    let vb = stored_scalar(rb.attrs.get(field).unwrap_or(&Value::Null), *ty);
+            // Decorate once, then sort: parsing values inside the comparator would cost n·log n parses.
+            let mut keyed: Vec<(Vec<filter::Scalar>, u64)> = ids
+                .iter()
+                .map(|id| {
+                    let row = &table[id];
+                    let key = sort
+                        .iter()
+                        .zip(&sort_types)
+                        .map(|((field, _), ty)| {
+                            stored_scalar(row.attrs.get(field).unwrap_or(&Value::Null), *ty)
+                        })
+                        .collect();
+                    (key, *id)
+                })
+                .collect();
+            keyed.sort_by(|(ka, a), (kb, b)| {
+                for ((va, vb), (_, desc)) in ka.iter().zip(kb).zip(sort) {
                     // NULLs sort first ascending, as in MySQL.
-                    let ord = match (&va, &vb) {
+                    let ord = match (va, vb) {
                         (filter::Scalar::Null, filter::Scalar::Null) => std::cmp::Ordering::Equal,
                         (filter::Scalar::Null, _) => std::cmp::Ordering::Less,
                         (_, filter::Scalar::Null) => std::cmp::Ordering::Greater,
-                        _ => scalar_cmp(&va, &vb),
+                        _ => scalar_cmp(va, vb),
                     };
                     let ord = if *desc { ord.reverse() } else { ord };
                     if ord.is_ne() {
@@ -526,6 +538,7 @@ impl Company {
                 }
                 a.cmp(b)
             });
+            ids = keyed.into_iter().map(|(_, id)| id).collect();
         }
         Ok(ids)
     }
