@@ -42,7 +42,8 @@ impl BatchRequest {
     }
     /// A JSON body (sets `Content-Type`, which Graph requires for bodies in a batch).
     pub fn json(mut self, body: Value) -> Self {
-        self.headers.insert("Content-Type".into(), "application/json".into());
+        self.headers
+            .insert("Content-Type".into(), "application/json".into());
         self.body = Some(body);
         self
     }
@@ -92,7 +93,11 @@ struct Envelope {
 /// Groups requests so that every `dependsOn` chain stays in one batch, then packs the groups
 /// into batches of at most [`MAX_BATCH`].
 fn plan(requests: &[BatchRequest]) -> Result<Vec<Vec<BatchRequest>>, GraphError> {
-    let index: HashMap<&str, usize> = requests.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
     if index.len() != requests.len() {
         return Err(GraphError::BadRequest {
             status: 400,
@@ -138,7 +143,10 @@ fn plan(requests: &[BatchRequest]) -> Result<Vec<Vec<BatchRequest>>, GraphError>
             return Err(GraphError::BadRequest {
                 status: 400,
                 code: "DependencyChainTooLong".into(),
-                message: format!("a dependsOn chain of {} requests does not fit in one batch", g.len()),
+                message: format!(
+                    "a dependsOn chain of {} requests does not fit in one batch",
+                    g.len()
+                ),
             });
         }
         match batches.last_mut() {
@@ -150,7 +158,10 @@ fn plan(requests: &[BatchRequest]) -> Result<Vec<Vec<BatchRequest>>, GraphError>
 }
 
 impl MailboxClient {
-    async fn post_batch(&self, requests: &[BatchRequest]) -> Result<Vec<BatchResponse>, GraphError> {
+    async fn post_batch(
+        &self,
+        requests: &[BatchRequest],
+    ) -> Result<Vec<BatchResponse>, GraphError> {
         let body = serde_json::json!({ "requests": requests });
         // A batch may contain creates; only repeat it after a transport error when every item is
         // safe to repeat (GET, DELETE, If-Match updates, creates with a transactionId).
@@ -158,9 +169,13 @@ impl MailboxClient {
             r.method.eq_ignore_ascii_case("GET")
                 || r.method.eq_ignore_ascii_case("DELETE")
                 || r.headers.keys().any(|k| k.eq_ignore_ascii_case("if-match"))
-                || r.body.as_ref().is_some_and(|b| b.get("transactionId").is_some())
+                || r.body
+                    .as_ref()
+                    .is_some_and(|b| b.get("transactionId").is_some())
         });
-        let env: Envelope = self.send_json(&Req::with_body(Method::POST, "/$batch", body, safe)).await?;
+        let env: Envelope = self
+            .send_json(&Req::with_body(Method::POST, "/$batch", body, safe))
+            .await?;
         Ok(env.responses)
     }
 
@@ -169,9 +184,13 @@ impl MailboxClient {
     /// item failed — are sent again (alone with what they still depend on) after the longest
     /// `Retry-After` among them, until the time budget runs out. Returns one response per request,
     /// in request order, with the final status of each.
-    pub async fn batch(&self, requests: Vec<BatchRequest>) -> Result<Vec<BatchResponse>, GraphError> {
+    pub async fn batch(
+        &self,
+        requests: Vec<BatchRequest>,
+    ) -> Result<Vec<BatchResponse>, GraphError> {
         let order: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-        let by_id: HashMap<String, BatchRequest> = requests.iter().map(|r| (r.id.clone(), r.clone())).collect();
+        let by_id: HashMap<String, BatchRequest> =
+            requests.iter().map(|r| (r.id.clone(), r.clone())).collect();
         let mut done: HashMap<String, BatchResponse> = HashMap::new();
         let mut pending: Vec<BatchRequest> = requests;
         let started = Instant::now();
@@ -183,14 +202,24 @@ impl MailboxClient {
             let mut wait = Duration::ZERO;
             for chunk in plan(&pending)? {
                 let responses = self.post_batch(&chunk).await?;
-                let got: HashMap<String, BatchResponse> = responses.into_iter().map(|r| (r.id.clone(), r)).collect();
-                let failed_retryable: HashSet<String> =
-                    got.values().filter(|r| r.retryable()).map(|r| r.id.clone()).collect();
+                let got: HashMap<String, BatchResponse> =
+                    responses.into_iter().map(|r| (r.id.clone(), r)).collect();
+                let failed_retryable: HashSet<String> = got
+                    .values()
+                    .filter(|r| r.retryable())
+                    .map(|r| r.id.clone())
+                    .collect();
                 for req in chunk {
                     let Some(resp) = got.get(&req.id).cloned() else {
-                        return Err(GraphError::Decode(format!("batch answer lacks request {}", req.id)));
+                        return Err(GraphError::Decode(format!(
+                            "batch answer lacks request {}",
+                            req.id
+                        )));
                     };
-                    let dep_retry = resp.status == 424 && req.depends_on.iter().any(|d| failed_retryable.contains(d) || retry.iter().any(|r| &r.id == d));
+                    let dep_retry = resp.status == 424
+                        && req.depends_on.iter().any(|d| {
+                            failed_retryable.contains(d) || retry.iter().any(|r| &r.id == d)
+                        });
                     if resp.retryable() || dep_retry {
                         wait = wait.max(resp.retry_after().unwrap_or(Duration::ZERO));
                         retry.push(req);
@@ -207,8 +236,14 @@ impl MailboxClient {
                 r.depends_on.retain(|d| retry_ids.contains(d));
             }
             if wait.is_zero() {
-                let exp = self.inner.config.backoff_base.saturating_mul(1 << attempt.min(10));
-                wait = exp.min(self.inner.config.backoff_max).mul_f64(rand::random::<f64>());
+                let exp = self
+                    .inner
+                    .config
+                    .backoff_base
+                    .saturating_mul(1 << attempt.min(10));
+                wait = exp
+                    .min(self.inner.config.backoff_max)
+                    .mul_f64(rand::random::<f64>());
             }
             if started.elapsed() + wait > budget {
                 tracing::warn!(mailbox = %self.mailbox, left = retry.len(), "graph batch: giving up on retries");
@@ -219,6 +254,9 @@ impl MailboxClient {
             pending = retry;
         }
         let _ = by_id;
-        Ok(order.into_iter().filter_map(|id| done.remove(&id)).collect())
+        Ok(order
+            .into_iter()
+            .filter_map(|id| done.remove(&id))
+            .collect())
     }
 }

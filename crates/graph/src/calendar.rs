@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::{Req, error_for};
-use crate::{CRM_ACTIVITY_ID_PROP, CRM_ACTIVITY_TYPE_PROP, Calendar, Event, EventWrite, GraphError, MailboxClient};
+use crate::{
+    CRM_ACTIVITY_ID_PROP, CRM_ACTIVITY_TYPE_PROP, Calendar, Event, EventWrite, GraphError,
+    MailboxClient,
+};
 
 /// Where a delta round continues from. Store [`DeltaPosition::Link`] (an opaque URL) between
 /// rounds; it is bound to the window of the round's first request, so a new window needs a new
@@ -88,11 +91,13 @@ impl MailboxClient {
     /// One page of a calendarView delta round. A 410 answers [`GraphError::ResyncRequired`].
     pub async fn delta_page(&self, pos: &DeltaPosition) -> Result<DeltaPage, GraphError> {
         let req = match pos {
-            DeltaPosition::Start { calendar_id, start, end } => {
-                Req::get(format!("/me/calendars/{calendar_id}/calendarView/delta"))
-                    .query("startDateTime", iso(*start))
-                    .query("endDateTime", iso(*end))
-            }
+            DeltaPosition::Start {
+                calendar_id,
+                start,
+                end,
+            } => Req::get(format!("/me/calendars/{calendar_id}/calendarView/delta"))
+                .query("startDateTime", iso(*start))
+                .query("endDateTime", iso(*end)),
             DeltaPosition::Link(l) => Req::get(l.clone()),
         }
         .header("Prefer", self.page_pref());
@@ -103,19 +108,30 @@ impl MailboxClient {
         let mut items = Vec::with_capacity(raw.len());
         for v in raw {
             if v.get("@removed").is_some() {
-                let id = v["id"].as_str().ok_or_else(|| GraphError::Decode("@removed without id".into()))?;
+                let id = v["id"]
+                    .as_str()
+                    .ok_or_else(|| GraphError::Decode("@removed without id".into()))?;
                 items.push(DeltaItem::Removed { id: id.to_string() });
             } else {
-                let e: Event = serde_json::from_value(v.clone()).map_err(|e| GraphError::Decode(format!("delta event: {e}")))?;
+                let e: Event = serde_json::from_value(v.clone())
+                    .map_err(|e| GraphError::Decode(format!("delta event: {e}")))?;
                 items.push(DeltaItem::Upsert(Box::new(e)));
             }
         }
-        let next = page["@odata.nextLink"].as_str().map(|s| DeltaPosition::Link(s.to_string()));
+        let next = page["@odata.nextLink"]
+            .as_str()
+            .map(|s| DeltaPosition::Link(s.to_string()));
         let delta_link = page["@odata.deltaLink"].as_str().map(str::to_string);
         if next.is_none() && delta_link.is_none() {
-            return Err(GraphError::Decode("delta page with neither nextLink nor deltaLink".into()));
+            return Err(GraphError::Decode(
+                "delta page with neither nextLink nor deltaLink".into(),
+            ));
         }
-        Ok(DeltaPage { items, next, delta_link })
+        Ok(DeltaPage {
+            items,
+            next,
+            delta_link,
+        })
     }
 
     /// A whole delta round from `pos` (following every nextLink).
@@ -128,7 +144,11 @@ impl MailboxClient {
             pages += 1;
             items.extend(p.items);
             if let Some(d) = p.delta_link {
-                return Ok(DeltaRound { items, delta_link: d, pages });
+                return Ok(DeltaRound {
+                    items,
+                    delta_link: d,
+                    pages,
+                });
             }
             pos = p.next.expect("checked in delta_page");
         }
@@ -136,13 +156,16 @@ impl MailboxClient {
 
     /// `GET /me/events/{id}` with our extended properties expanded.
     pub async fn get_event(&self, id: &str) -> Result<Event, GraphError> {
-        self.send_json(&Req::get(format!("/me/events/{id}")).query("$expand", expand_ours())).await
+        self.send_json(&Req::get(format!("/me/events/{id}")).query("$expand", expand_ours()))
+            .await
     }
 
     /// Whether an event reported `@removed` is really deleted (404 or cancelled), as opposed to
     /// having left the window.
     pub async fn confirm_deleted(&self, id: &str) -> Result<bool, GraphError> {
-        let r = self.send_json::<Event>(&Req::get(format!("/me/events/{id}"))).await;
+        let r = self
+            .send_json::<Event>(&Req::get(format!("/me/events/{id}")))
+            .await;
         match confirm_deleted_from(&r) {
             Some(b) => Ok(b),
             None => Err(r.expect_err("None only for errors")),
@@ -151,26 +174,53 @@ impl MailboxClient {
 
     /// Creates an event in a calendar. `transaction_id` must be deterministic
     /// ([`crate::transaction_id`]) so that a retry after a lost answer returns the same event.
-    pub async fn create_event(&self, calendar_id: &str, event: &EventWrite, transaction_id: &str) -> Result<Event, GraphError> {
+    pub async fn create_event(
+        &self,
+        calendar_id: &str,
+        event: &EventWrite,
+        transaction_id: &str,
+    ) -> Result<Event, GraphError> {
         let mut body = event.clone();
         body.transaction_id = Some(transaction_id.to_string());
         let body = serde_json::to_value(&body).map_err(|e| GraphError::Decode(e.to_string()))?;
         // Safe to repeat after a transport failure: the transactionId makes it idempotent.
-        let req = Req::with_body(Method::POST, format!("/me/calendars/{calendar_id}/events"), body, true);
+        let req = Req::with_body(
+            Method::POST,
+            format!("/me/calendars/{calendar_id}/events"),
+            body,
+            true,
+        );
         self.send_json(&req).await
     }
 
     /// Updates an event if it still has `change_key` (`If-Match`); a stale key answers
     /// [`GraphError::Conflict`].
-    pub async fn update_event(&self, id: &str, change_key: &str, patch: &EventWrite) -> Result<Event, GraphError> {
+    pub async fn update_event(
+        &self,
+        id: &str,
+        change_key: &str,
+        patch: &EventWrite,
+    ) -> Result<Event, GraphError> {
         let body = serde_json::to_value(patch).map_err(|e| GraphError::Decode(e.to_string()))?;
-        let req = Req::with_body(Method::PATCH, format!("/me/events/{id}"), body, true).header("If-Match", format!("W/\"{change_key}\""));
+        let req = Req::with_body(Method::PATCH, format!("/me/events/{id}"), body, true)
+            .header("If-Match", format!("W/\"{change_key}\""));
         self.send_json(&req).await
     }
 
     /// Sets our marks on an event (activity id and chosen type).
-    pub async fn set_crm_marks(&self, id: &str, change_key: &str, activity_id: &str, activity_type: Option<&str>) -> Result<Event, GraphError> {
-        self.update_event(id, change_key, &EventWrite::default().with_crm_marks(activity_id, activity_type)).await
+    pub async fn set_crm_marks(
+        &self,
+        id: &str,
+        change_key: &str,
+        activity_id: &str,
+        activity_type: Option<&str>,
+    ) -> Result<Event, GraphError> {
+        self.update_event(
+            id,
+            change_key,
+            &EventWrite::default().with_crm_marks(activity_id, activity_type),
+        )
+        .await
     }
 
     /// Deletes an event (an occurrence id cancels that occurrence). With `change_key`, only if
@@ -189,17 +239,30 @@ impl MailboxClient {
     }
 
     /// Events (single events and series masters) carrying our activity id.
-    pub async fn find_events_by_activity_id(&self, activity_id: &str) -> Result<Vec<Event>, GraphError> {
+    pub async fn find_events_by_activity_id(
+        &self,
+        activity_id: &str,
+    ) -> Result<Vec<Event>, GraphError> {
         let filter = format!(
             "singleValueExtendedProperties/Any(ep: ep/id eq '{CRM_ACTIVITY_ID_PROP}' and ep/value eq '{}')",
             odata_quote(activity_id)
         );
-        self.collect_pages(Req::get("/me/events").query("$filter", filter).query("$expand", expand_ours())).await
+        self.collect_pages(
+            Req::get("/me/events")
+                .query("$filter", filter)
+                .query("$expand", expand_ours()),
+        )
+        .await
     }
 
     /// The expanded calendar view of a window (occurrences and exceptions included), with our
     /// properties, for matching on (re)pairing.
-    pub async fn calendar_view(&self, calendar_id: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Event>, GraphError> {
+    pub async fn calendar_view(
+        &self,
+        calendar_id: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Event>, GraphError> {
         self.collect_pages(
             Req::get(format!("/me/calendars/{calendar_id}/calendarView"))
                 .query("startDateTime", iso(start))

@@ -79,7 +79,9 @@ pub struct GraphClient {
 
 impl std::fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GraphClient").field("base_url", &self.inner.config.base_url).finish()
+        f.debug_struct("GraphClient")
+            .field("base_url", &self.inner.config.base_url)
+            .finish()
     }
 }
 
@@ -132,7 +134,9 @@ pub struct MailboxClient {
 
 impl std::fmt::Debug for MailboxClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailboxClient").field("mailbox", &self.mailbox).finish()
+        f.debug_struct("MailboxClient")
+            .field("mailbox", &self.mailbox)
+            .finish()
     }
 }
 
@@ -161,7 +165,12 @@ impl Req {
             retry_transport: true,
         }
     }
-    pub fn with_body(method: Method, url: impl Into<String>, body: Value, retry_transport: bool) -> Req {
+    pub fn with_body(
+        method: Method,
+        url: impl Into<String>,
+        body: Value,
+        retry_transport: bool,
+    ) -> Req {
         Req {
             method,
             url: url.into(),
@@ -197,7 +206,11 @@ impl Resp {
 
 /// Parses `Retry-After` as (possibly fractional) seconds or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(s) = v.parse::<f64>() {
         if s.is_finite() && s >= 0.0 {
             return Some(Duration::from_secs_f64(s.min(3600.0)));
@@ -226,8 +239,16 @@ pub(crate) fn error_for(resp: &Resp) -> GraphError {
         410 => GraphError::ResyncRequired,
         412 => GraphError::Conflict { code },
         401 => GraphError::Unauthorized { code, message },
-        s @ 400..=499 => GraphError::BadRequest { status: s, code, message },
-        s => GraphError::Api { status: s, code, message },
+        s @ 400..=499 => GraphError::BadRequest {
+            status: s,
+            code,
+            message,
+        },
+        s => GraphError::Api {
+            status: s,
+            code,
+            message,
+        },
     }
 }
 
@@ -256,7 +277,11 @@ impl MailboxClient {
             attempt += 1;
             let token = self.tokens.access_token().await?;
             let outcome = {
-                let _permit = self.permits.acquire().await.expect("semaphore never closed");
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .expect("semaphore never closed");
                 let mut rb = self
                     .inner
                     .http
@@ -306,7 +331,9 @@ impl MailboxClient {
                             tracing::debug!(mailbox = %self.mailbox, status = s, ?wait, attempt, "graph: backing off");
                             if now + wait > deadline {
                                 return Err(if s == 429 {
-                                    GraphError::Throttled { waited: now - started }
+                                    GraphError::Throttled {
+                                        waited: now - started,
+                                    }
                                 } else {
                                     GraphError::Unavailable {
                                         last: format!("HTTP {s}"),
@@ -354,12 +381,16 @@ impl MailboxClient {
     }
 
     /// Follows `@odata.nextLink` and collects every `value`.
-    pub(crate) async fn collect_pages<T: DeserializeOwned>(&self, first: Req) -> Result<Vec<T>, GraphError> {
+    pub(crate) async fn collect_pages<T: DeserializeOwned>(
+        &self,
+        first: Req,
+    ) -> Result<Vec<T>, GraphError> {
         let mut out = vec![];
         let mut req = first;
         loop {
             let page: Value = self.send_json(&req).await?;
-            let items: Vec<T> = serde_json::from_value(page["value"].clone()).map_err(|e| GraphError::Decode(e.to_string()))?;
+            let items: Vec<T> = serde_json::from_value(page["value"].clone())
+                .map_err(|e| GraphError::Decode(e.to_string()))?;
             out.extend(items);
             match page["@odata.nextLink"].as_str() {
                 Some(next) => req = Req::get(next),

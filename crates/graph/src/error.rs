@@ -36,10 +36,18 @@ pub enum GraphError {
     Config(String),
     /// 400 and other 4xx: our request was wrong.
     #[error("Graph rejected the request ({status} {code}): {message}")]
-    BadRequest { status: u16, code: String, message: String },
+    BadRequest {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// Any other status.
     #[error("Graph error ({status} {code}): {message}")]
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// A non-idempotent request failed in transport and was not retried.
     #[error("transport: {0}")]
     Transport(String),

@@ -85,7 +85,12 @@ pub const DEFAULT_SCOPES: &str = "offline_access https://graph.microsoft.com/Cal
 impl IdentityConfig {
     /// Endpoints under an authority (`https://login.microsoftonline.com`) for a tenant
     /// (`common`, `organizations` or a tenant id).
-    pub fn for_authority(authority: &str, tenant: &str, client_id: &str, client_secret: Secret) -> Self {
+    pub fn for_authority(
+        authority: &str,
+        tenant: &str,
+        client_id: &str,
+        client_secret: Secret,
+    ) -> Self {
         let a = authority.trim_end_matches('/');
         IdentityConfig {
             jwks_url: format!("{a}/{tenant}/discovery/v2.0/keys"),
@@ -142,7 +147,9 @@ pub struct IdentityClient {
 
 impl std::fmt::Debug for IdentityClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdentityClient").field("token_url", &self.config.token_url).finish()
+        f.debug_struct("IdentityClient")
+            .field("token_url", &self.config.token_url)
+            .finish()
     }
 }
 
@@ -215,7 +222,9 @@ impl IdentityClient {
         let lookup = |this: &Self| -> (Option<DecodingKey>, Option<Instant>) {
             let g = this.jwks.lock();
             match &*g {
-                Some(c) if c.fetched.elapsed() < this.config.jwks_ttl => (c.keys.get(kid).cloned(), Some(c.fetched)),
+                Some(c) if c.fetched.elapsed() < this.config.jwks_ttl => {
+                    (c.keys.get(kid).cloned(), Some(c.fetched))
+                }
                 Some(c) => (None, Some(c.fetched)),
                 None => (None, None),
             }
@@ -234,13 +243,17 @@ impl IdentityClient {
         if stale || cooled {
             self.fetch_jwks().await?;
         }
-        lookup(self).0.ok_or_else(|| TokenError::UnknownKey(Some(kid.to_string())))
+        lookup(self)
+            .0
+            .ok_or_else(|| TokenError::UnknownKey(Some(kid.to_string())))
     }
 
     /// Validates the add-in's identity token and returns its claims.
     pub async fn validate_id_token(&self, token: &str) -> Result<IdClaims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(_), sig, None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(_), sig, None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let header: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -305,7 +318,8 @@ impl IdentityClient {
             .await
             .map_err(|e| GraphError::Transport(format!("token endpoint: {e}")))?;
         if status.is_success() {
-            let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| GraphError::Decode(format!("token response: {e}")))?;
+            let t: TokenResponse = serde_json::from_slice(&bytes)
+                .map_err(|e| GraphError::Decode(format!("token response: {e}")))?;
             return Ok(TokenSet {
                 access_token: Secret::new(t.access_token),
                 refresh_token: t.refresh_token.map(Secret::new),
@@ -314,12 +328,22 @@ impl IdentityClient {
             });
         }
         let e: TokenErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-        let summary = e.error_description.split(" Trace ID").next().unwrap_or("").to_string();
-        let consent = e.suberror.as_deref() == Some("consent_required") || e.error_codes.contains(&65001);
+        let summary = e
+            .error_description
+            .split(" Trace ID")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let consent =
+            e.suberror.as_deref() == Some("consent_required") || e.error_codes.contains(&65001);
         Err(match e.error.as_str() {
-            "invalid_grant" | "interaction_required" if consent => GraphError::ConsentRequired(summary),
+            "invalid_grant" | "interaction_required" if consent => {
+                GraphError::ConsentRequired(summary)
+            }
             "invalid_grant" | "interaction_required" => GraphError::ReloginRequired(summary),
-            "invalid_client" | "unauthorized_client" | "invalid_scope" => GraphError::Config(summary),
+            "invalid_client" | "unauthorized_client" | "invalid_scope" => {
+                GraphError::Config(summary)
+            }
             _ if status.is_server_error() => GraphError::Unavailable {
                 last: format!("token endpoint HTTP {status}"),
                 waited: Duration::ZERO,
@@ -381,12 +405,15 @@ impl UserTokens {
 
     async fn fresh(&self) -> Result<Secret, GraphError> {
         let mut t = self.tokens.lock().await;
-        let margin = chrono::Duration::from_std(self.identity.config.refresh_margin).unwrap_or_default();
+        let margin =
+            chrono::Duration::from_std(self.identity.config.refresh_margin).unwrap_or_default();
         if t.expires_at - margin > Utc::now() {
             return Ok(t.access_token.clone());
         }
         let Some(rt) = t.refresh_token.clone() else {
-            return Err(GraphError::ReloginRequired("access token expired and no refresh token".into()));
+            return Err(GraphError::ReloginRequired(
+                "access token expired and no refresh token".into(),
+            ));
         };
         let mut new = self.identity.refresh(&rt).await?;
         if new.refresh_token.is_none() {

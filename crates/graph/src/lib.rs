@@ -33,18 +33,21 @@ pub use error::GraphError;
 pub use mail::{MessageDeltaItem, MessageDeltaRound};
 pub use model::*;
 pub use subscriptions::{
-    ChangeNotification, ChangeNotificationCollection, LifecycleEvent, NewSubscription, ResourceData, Subscription,
-    validation_token_from_query,
+    ChangeNotification, ChangeNotificationCollection, LifecycleEvent, NewSubscription,
+    ResourceData, Subscription, validation_token_from_query,
 };
 
 /// Our property set GUID (fixed forever: changing it would orphan every mark already written).
 pub const CRM_PROPERTY_SET: &str = "{6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6}";
 /// Extended property holding the CRM activity id on an event.
-pub const CRM_ACTIVITY_ID_PROP: &str = "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmActivityId";
+pub const CRM_ACTIVITY_ID_PROP: &str =
+    "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmActivityId";
 /// Extended property holding the activity type chosen for an event in the item pane.
-pub const CRM_ACTIVITY_TYPE_PROP: &str = "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmActivityType";
+pub const CRM_ACTIVITY_TYPE_PROP: &str =
+    "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmActivityType";
 /// Extended property holding the CRM contact id on a contact in the "CRM" folder.
-pub const CRM_CONTACT_ID_PROP: &str = "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmContactId";
+pub const CRM_CONTACT_ID_PROP: &str =
+    "String {6f1d2a7e-3c48-4b9a-8e15-2d7c9b40a3f6} Name CrmContactId";
 
 /// A secret (token, client secret) that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,6 +84,7 @@ impl From<String> for Secret {
 /// A deterministic `transactionId` for creating an event: the same parts always give the same
 /// id, so a retried create (after a timeout or crash) cannot duplicate the event.
 pub fn transaction_id(parts: &[&str]) -> String {
-    let ns = uuid::Uuid::parse_str(CRM_PROPERTY_SET.trim_matches(|c| c == '{' || c == '}')).expect("constant GUID");
+    let ns = uuid::Uuid::parse_str(CRM_PROPERTY_SET.trim_matches(|c| c == '{' || c == '}'))
+        .expect("constant GUID");
     uuid::Uuid::new_v5(&ns, parts.join("\u{1f}").as_bytes()).to_string()
 }

@@ -26,17 +26,26 @@ const MESSAGE_SELECT: &str = "subject,body,bodyPreview,from,toRecipients,ccRecip
 impl MailboxClient {
     /// `GET /me/messages/{id}`.
     pub async fn get_message(&self, id: &str) -> Result<Message, GraphError> {
-        self.send_json(&Req::get(format!("/me/messages/{id}")).query("$select", MESSAGE_SELECT)).await
+        self.send_json(&Req::get(format!("/me/messages/{id}")).query("$select", MESSAGE_SELECT))
+            .await
     }
 
     /// A delta round over a mail folder (`inbox`, `sentitems` or an id), from the start
     /// (`from = None`) or from a stored deltaLink. A 410 answers [`GraphError::ResyncRequired`].
-    pub async fn mail_folder_delta(&self, folder: &str, from: Option<&str>) -> Result<MessageDeltaRound, GraphError> {
+    pub async fn mail_folder_delta(
+        &self,
+        folder: &str,
+        from: Option<&str>,
+    ) -> Result<MessageDeltaRound, GraphError> {
         let mut req = match from {
             Some(link) => Req::get(link),
-            None => Req::get(format!("/me/mailFolders/{folder}/messages/delta")).query("$select", MESSAGE_SELECT),
+            None => Req::get(format!("/me/mailFolders/{folder}/messages/delta"))
+                .query("$select", MESSAGE_SELECT),
         }
-        .header("Prefer", format!("odata.maxpagesize={}", self.inner.config.page_size));
+        .header(
+            "Prefer",
+            format!("odata.maxpagesize={}", self.inner.config.page_size),
+        );
         let mut items = vec![];
         let mut pages = 0;
         loop {
@@ -48,7 +57,8 @@ impl MailboxClient {
                         id: v["id"].as_str().unwrap_or_default().to_string(),
                     });
                 } else {
-                    let m: Message = serde_json::from_value(v.clone()).map_err(|e| GraphError::Decode(e.to_string()))?;
+                    let m: Message = serde_json::from_value(v.clone())
+                        .map_err(|e| GraphError::Decode(e.to_string()))?;
                     items.push(MessageDeltaItem::Upsert(Box::new(m)));
                 }
             }
@@ -60,9 +70,14 @@ impl MailboxClient {
                 });
             }
             let Some(next) = page["@odata.nextLink"].as_str() else {
-                return Err(GraphError::Decode("delta page with neither nextLink nor deltaLink".into()));
+                return Err(GraphError::Decode(
+                    "delta page with neither nextLink nor deltaLink".into(),
+                ));
             };
-            req = Req::get(next).header("Prefer", format!("odata.maxpagesize={}", self.inner.config.page_size));
+            req = Req::get(next).header(
+                "Prefer",
+                format!("odata.maxpagesize={}", self.inner.config.page_size),
+            );
         }
     }
 }

@@ -35,7 +35,11 @@ impl DateTimeTimeZone {
     /// A UTC instant as Graph wants it (`2024-04-15T12:00:00.0000000`, `UTC`).
     pub fn utc(t: DateTime<Utc>) -> Self {
         DateTimeTimeZone {
-            date_time: format!("{}.{:07}", t.format("%Y-%m-%dT%H:%M:%S"), t.timestamp_subsec_nanos() / 100),
+            date_time: format!(
+                "{}.{:07}",
+                t.format("%Y-%m-%dT%H:%M:%S"),
+                t.timestamp_subsec_nanos() / 100
+            ),
             time_zone: Some("UTC".into()),
         }
     }
@@ -210,7 +214,10 @@ impl Event {
     }
     /// The activity type chosen for the event in the item pane.
     pub fn crm_activity_type(&self) -> Option<&str> {
-        prop(&self.single_value_extended_properties, CRM_ACTIVITY_TYPE_PROP)
+        prop(
+            &self.single_value_extended_properties,
+            CRM_ACTIVITY_TYPE_PROP,
+        )
     }
     /// Start as a UTC instant.
     pub fn start_utc(&self) -> Option<DateTime<Utc>> {
@@ -222,7 +229,10 @@ impl Event {
     }
     /// Private or confidential.
     pub fn is_private(&self) -> bool {
-        matches!(self.sensitivity, Some(Sensitivity::Private | Sensitivity::Confidential))
+        matches!(
+            self.sensitivity,
+            Some(Sensitivity::Private | Sensitivity::Confidential)
+        )
     }
 }
 

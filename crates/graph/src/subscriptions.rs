@@ -27,7 +27,13 @@ pub struct NewSubscription {
 
 impl NewSubscription {
     /// Event changes of a calendar.
-    pub fn calendar_events(calendar_id: &str, notification_url: &str, lifecycle_url: Option<&str>, client_state: &str, expires: DateTime<Utc>) -> Self {
+    pub fn calendar_events(
+        calendar_id: &str,
+        notification_url: &str,
+        lifecycle_url: Option<&str>,
+        client_state: &str,
+        expires: DateTime<Utc>,
+    ) -> Self {
         NewSubscription {
             change_type: "created,updated,deleted".into(),
             notification_url: notification_url.into(),
@@ -139,15 +145,29 @@ pub fn validation_token_from_query(query: &str) -> Option<String> {
 
 impl MailboxClient {
     /// `POST /subscriptions` (Graph validates the notification URL before answering).
-    pub async fn create_subscription(&self, s: &NewSubscription) -> Result<Subscription, GraphError> {
+    pub async fn create_subscription(
+        &self,
+        s: &NewSubscription,
+    ) -> Result<Subscription, GraphError> {
         let body = serde_json::to_value(s).map_err(|e| GraphError::Decode(e.to_string()))?;
-        self.send_json(&Req::with_body(Method::POST, "/subscriptions", body, false)).await
+        self.send_json(&Req::with_body(Method::POST, "/subscriptions", body, false))
+            .await
     }
 
     /// Renews (`PATCH expirationDateTime`).
-    pub async fn renew_subscription(&self, id: &str, expires: DateTime<Utc>) -> Result<Subscription, GraphError> {
+    pub async fn renew_subscription(
+        &self,
+        id: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<Subscription, GraphError> {
         let body = serde_json::json!({ "expirationDateTime": expires });
-        self.send_json(&Req::with_body(Method::PATCH, format!("/subscriptions/{id}"), body, true)).await
+        self.send_json(&Req::with_body(
+            Method::PATCH,
+            format!("/subscriptions/{id}"),
+            body,
+            true,
+        ))
+        .await
     }
 
     /// Deletes; an unknown subscription counts as deleted.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use graph::identity::{IdentityClient, IdentityConfig, UserTokens};
 use graph::{GraphClient, GraphConfig, MailboxClient, Secret};
 use serde_json::{Value, json};
-use sim::graph::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, Exchange, GraphSim, MailboxSpec};
+use sim::graph::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, Exchange, GraphSim, MailboxSpec,
+};
 
 pub const EMAIL: &str = "maija@esimerkki.fi";
 
@@ -33,7 +35,12 @@ pub fn fast_config(base: &str) -> GraphConfig {
 }
 
 pub fn identity_config(base: &str) -> IdentityConfig {
-    let mut c = IdentityConfig::for_authority(base, DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, Secret::new(DEFAULT_CLIENT_SECRET));
+    let mut c = IdentityConfig::for_authority(
+        base,
+        DEFAULT_TENANT_ID,
+        DEFAULT_CLIENT_ID,
+        Secret::new(DEFAULT_CLIENT_SECRET),
+    );
     c.jwks_refetch_cooldown = Duration::ZERO;
     c
 }
@@ -45,7 +52,9 @@ impl Harness {
 
     pub async fn start_with(cfg: impl FnOnce(&str) -> GraphConfig) -> Harness {
         let sim = GraphSim::new();
-        let running = sim::serve(sim.router(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let running = sim::serve(sim.router(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let base = running.base_url.clone();
         sim.set_base_url(&base);
         sim.set_recording(true);
@@ -61,9 +70,16 @@ impl Harness {
             .unwrap();
         let identity = IdentityClient::new(identity_config(&base));
         let client = GraphClient::new(cfg(&base));
-        let id_token = sim.mint_id_token(DEFAULT_TENANT_ID, &info.user_id, EMAIL, DEFAULT_CLIENT_ID);
-        identity.validate_id_token(&id_token).await.expect("valid identity token");
-        let tokens = identity.exchange_on_behalf_of(&id_token).await.expect("OBO");
+        let id_token =
+            sim.mint_id_token(DEFAULT_TENANT_ID, &info.user_id, EMAIL, DEFAULT_CLIENT_ID);
+        identity
+            .validate_id_token(&id_token)
+            .await
+            .expect("valid identity token");
+        let tokens = identity
+            .exchange_on_behalf_of(&id_token)
+            .await
+            .expect("OBO");
         let mb = client.mailbox(EMAIL, Arc::new(UserTokens::new(identity.clone(), tokens)));
         let calendar_id = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
         Harness {
@@ -82,7 +98,11 @@ impl Harness {
     pub fn check_schemas(&self) {
         let ex = self.sim.take_exchanges();
         let errors = Schemas::load().check_all(&ex);
-        assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "schema violations:\n{}",
+            errors.join("\n")
+        );
     }
 
     pub async fn stop(mut self) {
@@ -101,14 +121,22 @@ pub fn event_body(subject: &str, start: &str, end: &str) -> Value {
 
 pub struct Schemas {
     doc: Value,
-    cache: std::cell::RefCell<std::collections::HashMap<(String, bool), Arc<jsonschema::Validator>>>,
+    cache:
+        std::cell::RefCell<std::collections::HashMap<(String, bool), Arc<jsonschema::Validator>>>,
 }
 
 impl Schemas {
     pub fn load() -> Schemas {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/graph-v1.0-subset.schemas.json");
-        let doc = serde_json::from_str(&std::fs::read_to_string(path).expect("vendored schema")).unwrap();
-        Schemas { doc, cache: Default::default() }
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/graph-v1.0-subset.schemas.json"
+        );
+        let doc =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("vendored schema")).unwrap();
+        Schemas {
+            doc,
+            cache: Default::default(),
+        }
     }
 
     /// Validates `v` against `$defs/name`; `closed` also rejects unknown top-level members
@@ -124,7 +152,10 @@ impl Schemas {
                 v
             }
         };
-        validator.iter_errors(v).map(|e| format!("{name}: {e} at {}", e.instance_path)).collect()
+        validator
+            .iter_errors(v)
+            .map(|e| format!("{name}: {e} at {}", e.instance_path))
+            .collect()
     }
 
     fn compile(&self, name: &str, closed: bool) -> jsonschema::Validator {
@@ -150,7 +181,9 @@ impl Schemas {
                     "body": {}, "dependsOn": {"type": "array", "items": {"type": "string"}}}}}}
         });
         let v2 = jsonschema::validator_for(&schema).unwrap();
-        v2.iter_errors(v).map(|e| format!("batch request: {e} at {}", e.instance_path)).collect()
+        v2.iter_errors(v)
+            .map(|e| format!("batch request: {e} at {}", e.instance_path))
+            .collect()
     }
 
     fn batch_response_errors(v: &Value) -> Vec<String> {
@@ -162,13 +195,16 @@ impl Schemas {
                     "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {}}}}}
         });
         let v2 = jsonschema::validator_for(&schema).unwrap();
-        v2.iter_errors(v).map(|e| format!("batch response: {e} at {}", e.instance_path)).collect()
+        v2.iter_errors(v)
+            .map(|e| format!("batch response: {e} at {}", e.instance_path))
+            .collect()
     }
 
     fn item_schema(route: &str) -> Option<&'static str> {
         if route.contains("/subscriptions") {
             Some("microsoft.graph.subscription")
-        } else if route.contains("/contactFolders/{f}/contacts") || route.ends_with("/me/contacts") {
+        } else if route.contains("/contactFolders/{f}/contacts") || route.ends_with("/me/contacts")
+        {
             Some("microsoft.graph.contact")
         } else if route.contains("/contactFolders") {
             Some("microsoft.graph.contactFolder")
@@ -186,10 +222,18 @@ impl Schemas {
     /// Checks one exchange; returns the problems found (empty = fine).
     pub fn check(&self, ex: &Exchange) -> Vec<String> {
         let mut errs = vec![];
-        let tag = |e: Vec<String>| e.into_iter().map(|m| format!("{} {} [{}]: {m}", ex.method, ex.uri, ex.status)).collect::<Vec<_>>();
+        let tag = |e: Vec<String>| {
+            e.into_iter()
+                .map(|m| format!("{} {} [{}]: {m}", ex.method, ex.uri, ex.status))
+                .collect::<Vec<_>>()
+        };
         if ex.direction == "outgoing" {
             if let Some(b) = &ex.request_body {
-                errs.extend(tag(self.errors("microsoft.graph.changeNotificationCollection", b, true)));
+                errs.extend(tag(self.errors(
+                    "microsoft.graph.changeNotificationCollection",
+                    b,
+                    true,
+                )));
             }
             return errs;
         }
@@ -203,11 +247,19 @@ impl Schemas {
                     errs.extend(tag(Self::batch_response_errors(b)));
                     for r in b["responses"].as_array().into_iter().flatten() {
                         if r["status"].as_u64().is_some_and(|s| s >= 400) {
-                            errs.extend(tag(self.errors("microsoft.graph.ODataErrors.ODataError", &r["body"], true)));
+                            errs.extend(tag(self.errors(
+                                "microsoft.graph.ODataErrors.ODataError",
+                                &r["body"],
+                                true,
+                            )));
                         }
                     }
                 } else {
-                    errs.extend(tag(self.errors("microsoft.graph.ODataErrors.ODataError", b, true)));
+                    errs.extend(tag(self.errors(
+                        "microsoft.graph.ODataErrors.ODataError",
+                        b,
+                        true,
+                    )));
                 }
             }
             return errs;
@@ -218,9 +270,15 @@ impl Schemas {
         {
             errs.extend(tag(self.errors(item, b, true)));
         }
-        let Some(b) = &ex.response_body else { return errs };
+        let Some(b) = &ex.response_body else {
+            return errs;
+        };
         if ex.status >= 400 {
-            errs.extend(tag(self.errors("microsoft.graph.ODataErrors.ODataError", b, true)));
+            errs.extend(tag(self.errors(
+                "microsoft.graph.ODataErrors.ODataError",
+                b,
+                true,
+            )));
             return errs;
         }
         let Some(item) = item else { return errs };

@@ -40,7 +40,11 @@ use super::ops::MailboxSpec;
 use super::{Fault, GraphSim, SimError, ThrottleConfig};
 
 fn fail(e: SimError) -> Response {
-    (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), Json(json!({"error": e}))).into_response()
+    (
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        Json(json!({"error": e})),
+    )
+        .into_response()
 }
 
 fn done<T: serde::Serialize>(r: Result<T, SimError>) -> Response {
@@ -58,16 +62,28 @@ pub fn router(sim: GraphSim) -> Router {
         .route("/mailboxes/{email}", get(mailbox))
         .route("/mailboxes/{email}/calendars", post(add_calendar))
         .route("/mailboxes/{email}/events", get(events).post(create_event))
-        .route("/mailboxes/{email}/events/{id}", get(event).patch(update_event).delete(delete_event))
+        .route(
+            "/mailboxes/{email}/events/{id}",
+            get(event).patch(update_event).delete(delete_event),
+        )
         .route("/mailboxes/{email}/calendarView", get(calendar_view))
         .route("/mailboxes/{email}/contactFolders", get(contact_folders))
-        .route("/mailboxes/{email}/contacts", get(contacts).post(create_contact))
-        .route("/mailboxes/{email}/messages/{folder}", get(messages).post(add_message))
+        .route(
+            "/mailboxes/{email}/contacts",
+            get(contacts).post(create_contact),
+        )
+        .route(
+            "/mailboxes/{email}/messages/{folder}",
+            get(messages).post(add_message),
+        )
         .route("/mailboxes/{email}/expire-delta", post(expire_delta))
         .route("/mailboxes/{email}/revoke-consent", post(revoke_consent))
         .route("/mailboxes/{email}/grant-consent", post(grant_consent))
         .route("/mailboxes/{email}/revoke-sessions", post(revoke_sessions))
-        .route("/mailboxes/{email}/expire-access-tokens", post(expire_access))
+        .route(
+            "/mailboxes/{email}/expire-access-tokens",
+            post(expire_access),
+        )
         .route("/mailboxes/{email}/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
         .route("/identity/rotate", post(rotate))
@@ -100,11 +116,21 @@ async fn create_mailbox(State(sim): State<GraphSim>, Json(spec): Json<MailboxSpe
 }
 
 async fn mailbox(State(sim): State<GraphSim>, Path(email): Path<String>) -> Response {
-    done(sim.mailbox_info(&email).ok_or_else(|| SimError::not_found("mailbox")))
+    done(
+        sim.mailbox_info(&email)
+            .ok_or_else(|| SimError::not_found("mailbox")),
+    )
 }
 
-async fn add_calendar(State(sim): State<GraphSim>, Path(email): Path<String>, Json(v): Json<Value>) -> Response {
-    let name = v.get("name").and_then(Value::as_str).unwrap_or("Calendar 2");
+async fn add_calendar(
+    State(sim): State<GraphSim>,
+    Path(email): Path<String>,
+    Json(v): Json<Value>,
+) -> Response {
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("Calendar 2");
     done(sim.add_calendar(&email, name).map(|id| json!({"id": id})))
 }
 
@@ -112,19 +138,37 @@ async fn events(State(sim): State<GraphSim>, Path(email): Path<String>) -> Respo
     Json(sim.events(&email)).into_response()
 }
 
-async fn create_event(State(sim): State<GraphSim>, Path(email): Path<String>, Query(q): Query<HashMap<String, String>>, Json(v): Json<Value>) -> Response {
-    done(sim.create_event(&email, q.get("calendar").map(String::as_str), v).map(|id| json!({"id": id})))
+async fn create_event(
+    State(sim): State<GraphSim>,
+    Path(email): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    Json(v): Json<Value>,
+) -> Response {
+    done(
+        sim.create_event(&email, q.get("calendar").map(String::as_str), v)
+            .map(|id| json!({"id": id})),
+    )
 }
 
 async fn event(State(sim): State<GraphSim>, Path((email, id)): Path<(String, String)>) -> Response {
-    done(sim.event(&email, &id).ok_or_else(|| SimError::not_found("event")))
+    done(
+        sim.event(&email, &id)
+            .ok_or_else(|| SimError::not_found("event")),
+    )
 }
 
-async fn update_event(State(sim): State<GraphSim>, Path((email, id)): Path<(String, String)>, Json(v): Json<Value>) -> Response {
+async fn update_event(
+    State(sim): State<GraphSim>,
+    Path((email, id)): Path<(String, String)>,
+    Json(v): Json<Value>,
+) -> Response {
     done(sim.update_event(&email, &id, v))
 }
 
-async fn delete_event(State(sim): State<GraphSim>, Path((email, id)): Path<(String, String)>) -> Response {
+async fn delete_event(
+    State(sim): State<GraphSim>,
+    Path((email, id)): Path<(String, String)>,
+) -> Response {
     done(sim.delete_event(&email, &id))
 }
 
@@ -135,9 +179,20 @@ struct ViewQ {
     calendar: Option<String>,
 }
 
-async fn calendar_view(State(sim): State<GraphSim>, Path(email): Path<String>, Query(q): Query<ViewQ>) -> Response {
-    let (Some(s), Some(e)) = (super::model::parse_instant(&q.start), super::model::parse_instant(&q.end)) else {
-        return fail(SimError::new(400, "BadRequest", "start and end must be instants"));
+async fn calendar_view(
+    State(sim): State<GraphSim>,
+    Path(email): Path<String>,
+    Query(q): Query<ViewQ>,
+) -> Response {
+    let (Some(s), Some(e)) = (
+        super::model::parse_instant(&q.start),
+        super::model::parse_instant(&q.end),
+    ) else {
+        return fail(SimError::new(
+            400,
+            "BadRequest",
+            "start and end must be instants",
+        ));
     };
     Json(sim.calendar_view(&email, q.calendar.as_deref(), s, e)).into_response()
 }
@@ -150,16 +205,34 @@ async fn contacts(State(sim): State<GraphSim>, Path(email): Path<String>) -> Res
     Json(sim.contacts(&email)).into_response()
 }
 
-async fn create_contact(State(sim): State<GraphSim>, Path(email): Path<String>, Query(q): Query<HashMap<String, String>>, Json(v): Json<Value>) -> Response {
-    done(sim.create_contact(&email, q.get("folder").map(String::as_str), v).map(|id| json!({"id": id})))
+async fn create_contact(
+    State(sim): State<GraphSim>,
+    Path(email): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    Json(v): Json<Value>,
+) -> Response {
+    done(
+        sim.create_contact(&email, q.get("folder").map(String::as_str), v)
+            .map(|id| json!({"id": id})),
+    )
 }
 
-async fn messages(State(sim): State<GraphSim>, Path((email, folder)): Path<(String, String)>) -> Response {
+async fn messages(
+    State(sim): State<GraphSim>,
+    Path((email, folder)): Path<(String, String)>,
+) -> Response {
     Json(sim.messages(&email, &folder)).into_response()
 }
 
-async fn add_message(State(sim): State<GraphSim>, Path((email, folder)): Path<(String, String)>, Json(v): Json<Value>) -> Response {
-    done(sim.add_message(&email, &folder, v).map(|id| json!({"id": id})))
+async fn add_message(
+    State(sim): State<GraphSim>,
+    Path((email, folder)): Path<(String, String)>,
+    Json(v): Json<Value>,
+) -> Response {
+    done(
+        sim.add_message(&email, &folder, v)
+            .map(|id| json!({"id": id})),
+    )
 }
 
 async fn expire_delta(State(sim): State<GraphSim>, Path(email): Path<String>) -> Response {
@@ -213,7 +286,8 @@ struct IdTokenReq {
 }
 
 async fn id_token(State(sim): State<GraphSim>, Json(r): Json<IdTokenReq>) -> Response {
-    Json(json!({"id_token": sim.mint_id_token(&r.tenant_id, &r.object_id, &r.email, &r.audience)})).into_response()
+    Json(json!({"id_token": sim.mint_id_token(&r.tenant_id, &r.object_id, &r.email, &r.audience)}))
+        .into_response()
 }
 
 async fn add_fault(State(sim): State<GraphSim>, Json(f): Json<Fault>) -> Response {
@@ -243,7 +317,18 @@ async fn subscriptions(State(sim): State<GraphSim>) -> Response {
     Json(sim.subscriptions()).into_response()
 }
 
-async fn lifecycle(State(sim): State<GraphSim>, Path(id): Path<String>, Json(v): Json<Value>) -> Response {
-    let event = v.get("event").and_then(Value::as_str).unwrap_or("reauthorizationRequired");
-    done(sim.send_lifecycle(&id, event).await.map(|status| json!({"receiver_status": status})))
+async fn lifecycle(
+    State(sim): State<GraphSim>,
+    Path(id): Path<String>,
+    Json(v): Json<Value>,
+) -> Response {
+    let event = v
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or("reauthorizationRequired");
+    done(
+        sim.send_lifecycle(&id, event)
+            .await
+            .map(|status| json!({"receiver_status": status})),
+    )
 }

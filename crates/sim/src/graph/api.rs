@@ -15,7 +15,10 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use super::model::{ExpandExt, Kind, Mailbox, ext_key, new_id, parse_instant, render_event, render_partial_occurrence};
+use super::model::{
+    ExpandExt, Kind, Mailbox, ext_key, new_id, parse_instant, render_event,
+    render_partial_occurrence,
+};
 use super::mw::{BatchInner, Caller, odata_error};
 use super::ops::Change;
 use super::{DeltaKind, DeltaState, GraphSim, SimError, notify};
@@ -24,17 +27,32 @@ pub(crate) fn routes() -> Router<GraphSim> {
     Router::new()
         .route("/v1.0/me", get(me))
         .route("/v1.0/me/mailboxSettings", get(mailbox_settings))
-        .route("/v1.0/me/calendars", get(list_calendars).post(create_calendar))
+        .route(
+            "/v1.0/me/calendars",
+            get(list_calendars).post(create_calendar),
+        )
         .route("/v1.0/me/calendars/{cal}", get(get_calendar))
         .route("/v1.0/me/calendar", get(get_default_calendar))
         .route("/v1.0/me/calendarView", get(view_default))
         .route("/v1.0/me/calendars/{cal}/calendarView", get(view_cal))
         .route("/v1.0/me/calendarView/delta", get(delta_default))
         .route("/v1.0/me/calendarView/delta()", get(delta_default))
-        .route("/v1.0/me/calendars/{cal}/calendarView/delta", get(delta_cal))
-        .route("/v1.0/me/calendars/{cal}/calendarView/delta()", get(delta_cal))
-        .route("/v1.0/me/events", get(list_events_all).post(create_event_default))
-        .route("/v1.0/me/calendars/{cal}/events", get(list_events_cal).post(create_event_cal))
+        .route(
+            "/v1.0/me/calendars/{cal}/calendarView/delta",
+            get(delta_cal),
+        )
+        .route(
+            "/v1.0/me/calendars/{cal}/calendarView/delta()",
+            get(delta_cal),
+        )
+        .route(
+            "/v1.0/me/events",
+            get(list_events_all).post(create_event_default),
+        )
+        .route(
+            "/v1.0/me/calendars/{cal}/events",
+            get(list_events_cal).post(create_event_cal),
+        )
         .route(
             "/v1.0/me/events/{id}",
             get(get_event).patch(patch_event).delete(delete_event),
@@ -57,8 +75,14 @@ pub(crate) fn routes() -> Router<GraphSim> {
         .route("/v1.0/me/messages/{id}", get(get_message))
         .route("/v1.0/me/mailFolders", get(list_mail_folders))
         .route("/v1.0/me/mailFolders/{f}/messages", get(list_messages))
-        .route("/v1.0/me/mailFolders/{f}/messages/delta", get(messages_delta))
-        .route("/v1.0/me/mailFolders/{f}/messages/delta()", get(messages_delta))
+        .route(
+            "/v1.0/me/mailFolders/{f}/messages/delta",
+            get(messages_delta),
+        )
+        .route(
+            "/v1.0/me/mailFolders/{f}/messages/delta()",
+            get(messages_delta),
+        )
         .route(
             "/v1.0/subscriptions",
             get(notify::list_subs).post(notify::create_sub),
@@ -87,7 +111,11 @@ impl Q {
     pub fn parse(raw: &Option<String>) -> Q {
         Q(raw
             .as_deref()
-            .map(|r| url::form_urlencoded::parse(r.as_bytes()).into_owned().collect())
+            .map(|r| {
+                url::form_urlencoded::parse(r.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default())
     }
     pub fn get(&self, k: &str) -> Option<&str> {
@@ -107,10 +135,19 @@ impl Q {
 
 fn parse_json(bytes: &Bytes) -> Result<Value, SimError> {
     if bytes.is_empty() {
-        return Err(SimError::new(400, "BadRequest", "Empty Payload, JSON content expected"));
+        return Err(SimError::new(
+            400,
+            "BadRequest",
+            "Empty Payload, JSON content expected",
+        ));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| SimError::new(400, "BadRequest", format!("Unable to read JSON request payload: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        SimError::new(
+            400,
+            "BadRequest",
+            format!("Unable to read JSON request payload: {e}"),
+        )
+    })
 }
 
 /// Extracts the single-quoted literals of an OData expression (`''` is an escaped quote).
@@ -147,7 +184,11 @@ pub(crate) enum Filter {
 pub(crate) fn parse_filter(f: &str) -> Result<Filter, SimError> {
     let lower = f.to_ascii_lowercase().replace(' ', "");
     let q = quoted(f);
-    if lower.starts_with("singlevalueextendedproperties/any(") && lower.contains("/ideq'") && lower.contains("/valueeq'") && q.len() == 2 {
+    if lower.starts_with("singlevalueextendedproperties/any(")
+        && lower.contains("/ideq'")
+        && lower.contains("/valueeq'")
+        && q.len() == 2
+    {
         return Ok(Filter::Ext {
             id: q[0].clone(),
             value: q[1].clone(),
@@ -166,7 +207,11 @@ pub(crate) fn parse_filter(f: &str) -> Result<Filter, SimError> {
     ))
 }
 
-fn ext_matches(ext: &std::collections::BTreeMap<String, (String, String)>, id: &str, value: &str) -> bool {
+fn ext_matches(
+    ext: &std::collections::BTreeMap<String, (String, String)>,
+    id: &str,
+    value: &str,
+) -> bool {
     ext.get(&ext_key(id)).is_some_and(|(_, v)| v == value)
 }
 
@@ -179,11 +224,17 @@ pub(crate) fn parse_expand(q: &Q) -> Result<ExpandExt, SimError> {
         return Err(SimError::new(
             400,
             "BadRequest",
-            format!("Parsing OData Select and Expand failed: Could not find a property named '{e}'."),
+            format!(
+                "Parsing OData Select and Expand failed: Could not find a property named '{e}'."
+            ),
         ));
     }
     let ids = quoted(e);
-    Ok(if ids.is_empty() { ExpandExt::All } else { ExpandExt::Ids(ids) })
+    Ok(if ids.is_empty() {
+        ExpandExt::All
+    } else {
+        ExpandExt::Ids(ids)
+    })
 }
 
 /// One page of a plain collection with `$top`/`$skip` and an absolute `@odata.nextLink`.
@@ -194,10 +245,17 @@ fn paged(c: &Caller, path: &str, q: &Q, items: Vec<Value>, context: &str) -> Res
         .or(c.max_page_size)
         .unwrap_or(10)
         .clamp(1, 1000);
-    let skip = q.get("$skip").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let skip = q
+        .get("$skip")
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
     let end = (skip + top).min(items.len());
-    let page: Vec<Value> = items.get(skip.min(items.len())..end).unwrap_or(&[]).to_vec();
-    let mut body = json!({"@odata.context": format!("{}/v1.0/$metadata#{context}", c.base), "value": page});
+    let page: Vec<Value> = items
+        .get(skip.min(items.len())..end)
+        .unwrap_or(&[])
+        .to_vec();
+    let mut body =
+        json!({"@odata.context": format!("{}/v1.0/$metadata#{context}", c.base), "value": page});
     if end < items.len() {
         let mut pairs = q.without(&["$skip", "$top"]);
         pairs.push(("$top".into(), top.to_string()));
@@ -227,14 +285,24 @@ async fn me(State(sim): State<GraphSim>, Extension(c): Extension<Caller>) -> Res
     }
 }
 
-async fn mailbox_settings(State(sim): State<GraphSim>, Extension(c): Extension<Caller>) -> Response {
-    match sim.with_mailbox(&c.email, |mb| json!({"timeZone": mb.time_zone, "language": {"locale": "fi-FI"}})) {
+async fn mailbox_settings(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+) -> Response {
+    match sim.with_mailbox(
+        &c.email,
+        |mb| json!({"timeZone": mb.time_zone, "language": {"locale": "fi-FI"}}),
+    ) {
         Ok(v) => ok_json(StatusCode::OK, v),
         Err(e) => err(e),
     }
 }
 
-async fn list_calendars(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn list_calendars(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     match sim.with_mailbox(&c.email, |mb| {
         mb.calendars
@@ -247,13 +315,21 @@ async fn list_calendars(State(sim): State<GraphSim>, Extension(c): Extension<Cal
     }
 }
 
-async fn create_calendar(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+async fn create_calendar(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
     };
     let Some(name) = v.get("name").and_then(Value::as_str) else {
-        return err(SimError::new(400, "ErrorInvalidRequest", "name is required"));
+        return err(SimError::new(
+            400,
+            "ErrorInvalidRequest",
+            "name is required",
+        ));
     };
     match sim.add_calendar(&c.email, name) {
         Ok(id) => {
@@ -274,7 +350,10 @@ fn render_calendar(sim: &GraphSim, c: &Caller, id: Option<&str>) -> Response {
     match sim.with_mailbox(&c.email, |mb| {
         mb.calendar(id).map(|cal| {
             let mut v = cal.render(&mb.display_name, &mb.email);
-            v["@odata.context"] = json!(format!("{}/v1.0/$metadata#users('me')/calendars/$entity", c.base));
+            v["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#users('me')/calendars/$entity",
+                c.base
+            ));
             v
         })
     }) {
@@ -284,16 +363,25 @@ fn render_calendar(sim: &GraphSim, c: &Caller, id: Option<&str>) -> Response {
     }
 }
 
-async fn get_calendar(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(cal): Path<String>) -> Response {
+async fn get_calendar(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(cal): Path<String>,
+) -> Response {
     render_calendar(&sim, &c, Some(&cal))
 }
 
-async fn get_default_calendar(State(sim): State<GraphSim>, Extension(c): Extension<Caller>) -> Response {
+async fn get_default_calendar(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+) -> Response {
     render_calendar(&sim, &c, None)
 }
 
 /// Validates and returns the window of a calendar view.
-fn window(q: &Q) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), SimError> {
+fn window(
+    q: &Q,
+) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), SimError> {
     let (Some(s), Some(e)) = (q.get("startDateTime"), q.get("endDateTime")) else {
         return Err(SimError::new(
             400,
@@ -302,18 +390,36 @@ fn window(q: &Q) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chro
         ));
     };
     let (Some(s), Some(e)) = (parse_instant(s), parse_instant(e)) else {
-        return Err(SimError::new(400, "ErrorInvalidParameter", "StartDateTime or EndDateTime is not a valid date."));
+        return Err(SimError::new(
+            400,
+            "ErrorInvalidParameter",
+            "StartDateTime or EndDateTime is not a valid date.",
+        ));
     };
     if e <= s {
-        return Err(SimError::new(400, "ErrorInvalidParameter", "EndDateTime must be after StartDateTime."));
+        return Err(SimError::new(
+            400,
+            "ErrorInvalidParameter",
+            "EndDateTime must be after StartDateTime.",
+        ));
     }
     if e - s > Duration::days(1825) {
-        return Err(SimError::new(400, "ErrorInvalidParameter", "The time window may not exceed 1825 days."));
+        return Err(SimError::new(
+            400,
+            "ErrorInvalidParameter",
+            "The time window may not exceed 1825 days.",
+        ));
     }
     Ok((s, e))
 }
 
-fn calendar_view(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, path: &str) -> Response {
+fn calendar_view(
+    sim: &GraphSim,
+    c: &Caller,
+    cal: Option<String>,
+    raw: Option<String>,
+    path: &str,
+) -> Response {
     let q = Q::parse(&raw);
     let (from, to) = match window(&q) {
         Ok(w) => w,
@@ -328,7 +434,10 @@ fn calendar_view(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<St
         Err(e) => return err(e),
     };
     let r = sim.with_mailbox(&c.email, |mb| {
-        if cal.as_deref().is_some_and(|id| mb.calendar(Some(id)).is_none()) {
+        if cal
+            .as_deref()
+            .is_some_and(|id| mb.calendar(Some(id)).is_none())
+        {
             return Err(SimError::not_found("calendar"));
         }
         let cal_id = cal.clone().unwrap_or(mb.default_calendar().id.clone());
@@ -340,7 +449,12 @@ fn calendar_view(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<St
             .filter(|v| match &filter {
                 Some(Filter::Ext { id, value }) => v["singleValueExtendedProperties"]
                     .as_array()
-                    .is_some_and(|a| a.iter().any(|p| ext_key(p["id"].as_str().unwrap_or("")) == ext_key(id) && p["value"] == json!(value))),
+                    .is_some_and(|a| {
+                        a.iter().any(|p| {
+                            ext_key(p["id"].as_str().unwrap_or("")) == ext_key(id)
+                                && p["value"] == json!(value)
+                        })
+                    }),
                 _ => true,
             })
             .collect::<Vec<_>>())
@@ -351,11 +465,20 @@ fn calendar_view(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<St
     }
 }
 
-async fn view_default(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn view_default(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     calendar_view(&sim, &c, None, raw, "/v1.0/me/calendarView")
 }
 
-async fn view_cal(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(cal): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn view_cal(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(cal): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let path = format!("/v1.0/me/calendars/{cal}/calendarView");
     calendar_view(&sim, &c, Some(cal), raw, &path)
 }
@@ -381,7 +504,9 @@ fn calendar_round(
     let view = mb.view(calendar_id, from, to);
     let mut current: HashMap<String, String> = HashMap::new();
     let mut items = vec![];
-    let changed = |id: &str, version: &str| snapshot.is_none_or(|s| s.get(id).map(String::as_str) != Some(version));
+    let changed = |id: &str, version: &str| {
+        snapshot.is_none_or(|s| s.get(id).map(String::as_str) != Some(version))
+    };
     let mut masters_seen = std::collections::BTreeSet::new();
     for inst in &view {
         if inst.kind != Kind::Single && masters_seen.insert(inst.master_id.clone()) {
@@ -412,7 +537,11 @@ fn calendar_round(
     (items, current)
 }
 
-fn messages_round(mb: &Mailbox, folder_id: &str, snapshot: Option<&HashMap<String, String>>) -> (Vec<Value>, HashMap<String, String>) {
+fn messages_round(
+    mb: &Mailbox,
+    folder_id: &str,
+    snapshot: Option<&HashMap<String, String>>,
+) -> (Vec<Value>, HashMap<String, String>) {
     let mut current = HashMap::new();
     let mut items = vec![];
     for m in mb.messages.values().filter(|m| m.folder_id == folder_id) {
@@ -434,13 +563,20 @@ fn messages_round(mb: &Mailbox, folder_id: &str, snapshot: Option<&HashMap<Strin
 const DELTA_DEFAULT_PAGE: usize = 10;
 
 /// Serves one page of a delta round and stores the token for the next request.
-fn delta_page(sim: &GraphSim, c: &Caller, path: &str, mut state: DeltaState, context: &str) -> Response {
+fn delta_page(
+    sim: &GraphSim,
+    c: &Caller,
+    path: &str,
+    mut state: DeltaState,
+    context: &str,
+) -> Response {
     let items = state.pending.clone().unwrap_or_default();
     let page_size = c.max_page_size.unwrap_or(state.page_size).clamp(1, 1000);
     let end = (state.offset + page_size).min(items.len());
     let page: Vec<Value> = items[state.offset.min(items.len())..end].to_vec();
     let token = new_id("");
-    let mut body = json!({"@odata.context": format!("{}/v1.0/$metadata#{context}", c.base), "value": page});
+    let mut body =
+        json!({"@odata.context": format!("{}/v1.0/$metadata#{context}", c.base), "value": page});
     let link = if end < items.len() {
         state.offset = end;
         state.page_size = page_size;
@@ -458,18 +594,29 @@ fn delta_page(sim: &GraphSim, c: &Caller, path: &str, mut state: DeltaState, con
     ok_json(StatusCode::OK, body)
 }
 
-fn delta(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, path: &str) -> Response {
+fn delta(
+    sim: &GraphSim,
+    c: &Caller,
+    cal: Option<String>,
+    raw: Option<String>,
+    path: &str,
+) -> Response {
     let q = Q::parse(&raw);
     for bad in ["$select", "$filter", "$expand", "$orderby", "$search"] {
         if q.get(bad).is_some() {
             return err(SimError::new(
                 400,
                 "ErrorInvalidUrlQuery",
-                format!("The following parameters are not supported with change tracking over the 'Events' resource: '{bad}'."),
+                format!(
+                    "The following parameters are not supported with change tracking over the 'Events' resource: '{bad}'."
+                ),
             ));
         }
     }
-    let token = q.get("$skiptoken").or(q.get("$deltatoken")).map(str::to_string);
+    let token = q
+        .get("$skiptoken")
+        .or(q.get("$deltatoken"))
+        .map(str::to_string);
     let is_skip = q.get("$skiptoken").is_some();
     if let Some(tok) = token {
         let Some(state) = sim.inner.state.lock().delta.get(&tok).cloned() else {
@@ -481,10 +628,24 @@ fn delta(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, p
         if is_skip {
             return delta_page(sim, c, path, state, "Collection(event)");
         }
-        let DeltaKind::CalendarView { calendar_id, from, to } = &state.kind else {
+        let DeltaKind::CalendarView {
+            calendar_id,
+            from,
+            to,
+        } = &state.kind
+        else {
             return gone();
         };
-        let r = sim.with_mailbox(&c.email, |mb| calendar_round(mb, calendar_id.as_deref(), *from, *to, Some(&state.snapshot), c));
+        let r = sim.with_mailbox(&c.email, |mb| {
+            calendar_round(
+                mb,
+                calendar_id.as_deref(),
+                *from,
+                *to,
+                Some(&state.snapshot),
+                c,
+            )
+        });
         return match r {
             Ok((items, snap)) => delta_page(
                 sim,
@@ -508,7 +669,10 @@ fn delta(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, p
     };
     let r = sim.with_mailbox(&c.email, |mb| {
         let cal_id = match &cal {
-            Some(id) => mb.calendar(Some(id)).map(|x| x.id.clone()).ok_or_else(|| SimError::not_found("calendar"))?,
+            Some(id) => mb
+                .calendar(Some(id))
+                .map(|x| x.id.clone())
+                .ok_or_else(|| SimError::not_found("calendar"))?,
             None => mb.default_calendar().id.clone(),
         };
         let (items, snap) = calendar_round(mb, Some(&cal_id), from, to, None, c);
@@ -538,16 +702,31 @@ fn delta(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, p
     }
 }
 
-async fn delta_default(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn delta_default(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     delta(&sim, &c, None, raw, "/v1.0/me/calendarView/delta")
 }
 
-async fn delta_cal(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(cal): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn delta_cal(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(cal): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let path = format!("/v1.0/me/calendars/{cal}/calendarView/delta");
     delta(&sim, &c, Some(cal), raw, &path)
 }
 
-fn list_events(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<String>, path: &str) -> Response {
+fn list_events(
+    sim: &GraphSim,
+    c: &Caller,
+    cal: Option<String>,
+    raw: Option<String>,
+    path: &str,
+) -> Response {
     let q = Q::parse(&raw);
     let expand = match parse_expand(&q) {
         Ok(x) => x,
@@ -557,11 +736,21 @@ fn list_events(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<Stri
         Ok(f) => f,
         Err(e) => return err(e),
     };
-    if matches!(filter, Some(Filter::Email(_)) | Some(Filter::DisplayName(_))) {
-        return err(SimError::new(400, "ErrorInvalidUrlQueryFilter", "Unsupported filter on events."));
+    if matches!(
+        filter,
+        Some(Filter::Email(_)) | Some(Filter::DisplayName(_))
+    ) {
+        return err(SimError::new(
+            400,
+            "ErrorInvalidUrlQueryFilter",
+            "Unsupported filter on events.",
+        ));
     }
     let r = sim.with_mailbox(&c.email, |mb| {
-        if cal.as_deref().is_some_and(|id| mb.calendar(Some(id)).is_none()) {
+        if cal
+            .as_deref()
+            .is_some_and(|id| mb.calendar(Some(id)).is_none())
+        {
             return Err(SimError::not_found("calendar"));
         }
         let ctx = mb.render_ctx(c.tz, &c.tz_name, &expand);
@@ -582,11 +771,20 @@ fn list_events(sim: &GraphSim, c: &Caller, cal: Option<String>, raw: Option<Stri
     }
 }
 
-async fn list_events_all(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn list_events_all(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     list_events(&sim, &c, None, raw, "/v1.0/me/events")
 }
 
-async fn list_events_cal(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(cal): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_events_cal(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(cal): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let path = format!("/v1.0/me/calendars/{cal}/events");
     list_events(&sim, &c, Some(cal), raw, &path)
 }
@@ -598,13 +796,19 @@ fn create_event(sim: &GraphSim, c: &Caller, cal: Option<String>, body: Bytes) ->
     };
     let r = sim.with_mailbox(&c.email, |mb| {
         let cal_id = match &cal {
-            Some(id) => mb.calendar(Some(id)).map(|x| x.id.clone()).ok_or_else(|| SimError::not_found("calendar"))?,
+            Some(id) => mb
+                .calendar(Some(id))
+                .map(|x| x.id.clone())
+                .ok_or_else(|| SimError::not_found("calendar"))?,
             None => mb.default_calendar().id.clone(),
         };
         let (id, created) = mb.create_event(&cal_id, &v)?;
         let ctx = mb.render_ctx(c.tz, &c.tz_name, &ExpandExt::All);
         let mut out = render_event(&mb.events[&id], None, &ctx);
-        out["@odata.context"] = json!(format!("{}/v1.0/$metadata#users('me')/events/$entity", c.base));
+        out["@odata.context"] = json!(format!(
+            "{}/v1.0/$metadata#users('me')/events/$entity",
+            c.base
+        ));
         let ck = mb.events[&id].change_key.clone();
         Ok::<_, SimError>((id, created, out, cal_id, ck))
     });
@@ -627,15 +831,29 @@ fn create_event(sim: &GraphSim, c: &Caller, cal: Option<String>, body: Bytes) ->
     }
 }
 
-async fn create_event_default(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+async fn create_event_default(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     create_event(&sim, &c, None, body)
 }
 
-async fn create_event_cal(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(cal): Path<String>, body: Bytes) -> Response {
+async fn create_event_cal(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(cal): Path<String>,
+    body: Bytes,
+) -> Response {
     create_event(&sim, &c, Some(cal), body)
 }
 
-async fn get_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn get_event(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let expand = match parse_expand(&q) {
         Ok(x) => x,
@@ -646,7 +864,10 @@ async fn get_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller>,
         mb.render_by_id(&id, &ctx)
     }) {
         Ok(Some(mut v)) => {
-            v["@odata.context"] = json!(format!("{}/v1.0/$metadata#users('me')/events/$entity", c.base));
+            v["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#users('me')/events/$entity",
+                c.base
+            ));
             ok_json(StatusCode::OK, v)
         }
         Ok(None) => err(SimError::not_found("event")),
@@ -654,17 +875,29 @@ async fn get_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller>,
     }
 }
 
-async fn patch_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn patch_event(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
     };
-    let if_match = headers.get(header::IF_MATCH).and_then(|h| h.to_str().ok()).map(str::to_string);
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
     let r = sim.with_mailbox(&c.email, |mb| {
         let (changed, ck) = mb.patch_event(&id, &v, if_match.as_deref())?;
         let ctx = mb.render_ctx(c.tz, &c.tz_name, &ExpandExt::All);
         let out = mb.render_by_id(&changed, &ctx).unwrap_or(Value::Null);
-        let cal = mb.resolve(&changed).and_then(|(m, _)| mb.events.get(&m)).map(|e| e.calendar_id.clone());
+        let cal = mb
+            .resolve(&changed)
+            .and_then(|(m, _)| mb.events.get(&m))
+            .map(|e| e.calendar_id.clone());
         Ok::<_, SimError>((changed, ck, out, cal))
     });
     match r {
@@ -684,10 +917,21 @@ async fn patch_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller
     }
 }
 
-async fn delete_event(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let if_match = headers.get(header::IF_MATCH).and_then(|h| h.to_str().ok()).map(str::to_string);
+async fn delete_event(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
     let r = sim.with_mailbox(&c.email, |mb| {
-        let cal = mb.resolve(&id).and_then(|(m, _)| mb.events.get(&m)).map(|e| e.calendar_id.clone());
+        let cal = mb
+            .resolve(&id)
+            .and_then(|(m, _)| mb.events.get(&m))
+            .map(|e| e.calendar_id.clone());
         mb.delete_event(&id, if_match.as_deref()).map(|_| cal)
     });
     match r {
@@ -707,7 +951,12 @@ async fn delete_event(State(sim): State<GraphSim>, Extension(c): Extension<Calle
     }
 }
 
-async fn instances(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn instances(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let (from, to) = match window(&q) {
         Ok(w) => w,
@@ -718,9 +967,17 @@ async fn instances(State(sim): State<GraphSim>, Extension(c): Extension<Caller>,
         Err(e) => return err(e),
     };
     let r = sim.with_mailbox(&c.email, |mb| {
-        let ev = mb.events.get(&id).ok_or_else(|| SimError::not_found("event"))?;
+        let ev = mb
+            .events
+            .get(&id)
+            .ok_or_else(|| SimError::not_found("event"))?;
         let ctx = mb.render_ctx(c.tz, &c.tz_name, &expand);
-        Ok::<_, SimError>(ev.instances(from, to).iter().map(|i| render_event(ev, Some(i), &ctx)).collect::<Vec<_>>())
+        Ok::<_, SimError>(
+            ev.instances(from, to)
+                .iter()
+                .map(|i| render_event(ev, Some(i), &ctx))
+                .collect::<Vec<_>>(),
+        )
     });
     let path = format!("/v1.0/me/events/{id}/instances");
     match r {
@@ -733,7 +990,11 @@ fn render_folder(f: &super::model::ContactFolder) -> Value {
     json!({"id": f.id, "displayName": f.name, "parentFolderId": f.parent})
 }
 
-async fn list_contact_folders(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn list_contact_folders(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let filter = match q.get("$filter").map(parse_filter).transpose() {
         Ok(f) => f,
@@ -749,23 +1010,45 @@ async fn list_contact_folders(State(sim): State<GraphSim>, Extension(c): Extensi
             .map(render_folder)
             .collect::<Vec<_>>()
     }) {
-        Ok(items) => paged(&c, "/v1.0/me/contactFolders", &q, items, "users('me')/contactFolders"),
+        Ok(items) => paged(
+            &c,
+            "/v1.0/me/contactFolders",
+            &q,
+            items,
+            "users('me')/contactFolders",
+        ),
         Err(e) => err(e),
     }
 }
 
-async fn create_contact_folder(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+async fn create_contact_folder(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
     };
     let Some(name) = v.get("displayName").and_then(Value::as_str) else {
-        return err(SimError::new(400, "ErrorInvalidRequest", "displayName is required"));
+        return err(SimError::new(
+            400,
+            "ErrorInvalidRequest",
+            "displayName is required",
+        ));
     };
     match sim.create_contact_folder(&c.email, name) {
-        Ok(id) => match sim.with_mailbox(&c.email, |mb| mb.contact_folders.iter().find(|f| f.id == id).map(render_folder)) {
+        Ok(id) => match sim.with_mailbox(&c.email, |mb| {
+            mb.contact_folders
+                .iter()
+                .find(|f| f.id == id)
+                .map(render_folder)
+        }) {
             Ok(Some(mut v)) => {
-                v["@odata.context"] = json!(format!("{}/v1.0/$metadata#users('me')/contactFolders/$entity", c.base));
+                v["@odata.context"] = json!(format!(
+                    "{}/v1.0/$metadata#users('me')/contactFolders/$entity",
+                    c.base
+                ));
                 ok_json(StatusCode::CREATED, v)
             }
             _ => err(SimError::not_found("contact folder")),
@@ -774,15 +1057,29 @@ async fn create_contact_folder(State(sim): State<GraphSim>, Extension(c): Extens
     }
 }
 
-async fn get_contact_folder(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(f): Path<String>) -> Response {
-    match sim.with_mailbox(&c.email, |mb| mb.contact_folders.iter().find(|x| x.id == f).map(render_folder)) {
+async fn get_contact_folder(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(f): Path<String>,
+) -> Response {
+    match sim.with_mailbox(&c.email, |mb| {
+        mb.contact_folders
+            .iter()
+            .find(|x| x.id == f)
+            .map(render_folder)
+    }) {
         Ok(Some(v)) => ok_json(StatusCode::OK, v),
         Ok(None) => err(SimError::not_found("contact folder")),
         Err(e) => err(e),
     }
 }
 
-fn contacts_filtered(sim: &GraphSim, c: &Caller, folder: Option<&str>, q: &Q) -> Result<Vec<Value>, SimError> {
+fn contacts_filtered(
+    sim: &GraphSim,
+    c: &Caller,
+    folder: Option<&str>,
+    q: &Q,
+) -> Result<Vec<Value>, SimError> {
     let expand = parse_expand(q)?;
     let filter = q.get("$filter").map(parse_filter).transpose()?;
     sim.with_mailbox(&c.email, |mb| {
@@ -795,10 +1092,20 @@ fn contacts_filtered(sim: &GraphSim, c: &Caller, folder: Option<&str>, q: &Q) ->
             .filter(|x| folder.is_none_or(|f| x.folder_id == f))
             .filter(|x| match &filter {
                 Some(Filter::Ext { id, value }) => ext_matches(&x.ext, id, value),
-                Some(Filter::Email(a)) => x.fields.get("emailAddresses").and_then(Value::as_array).is_some_and(|arr| {
-                    arr.iter().any(|e| e["address"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(a)))
-                }),
-                Some(Filter::DisplayName(n)) => x.fields.get("displayName").and_then(Value::as_str) == Some(n.as_str()),
+                Some(Filter::Email(a)) => x
+                    .fields
+                    .get("emailAddresses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|arr| {
+                        arr.iter().any(|e| {
+                            e["address"]
+                                .as_str()
+                                .is_some_and(|s| s.eq_ignore_ascii_case(a))
+                        })
+                    }),
+                Some(Filter::DisplayName(n)) => {
+                    x.fields.get("displayName").and_then(Value::as_str) == Some(n.as_str())
+                }
                 None => true,
             })
             .map(|x| x.render(&expand))
@@ -806,16 +1113,31 @@ fn contacts_filtered(sim: &GraphSim, c: &Caller, folder: Option<&str>, q: &Q) ->
     })?
 }
 
-async fn list_contacts(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(f): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_contacts(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(f): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let path = format!("/v1.0/me/contactFolders/{f}/contacts");
     match contacts_filtered(&sim, &c, Some(&f), &q) {
-        Ok(items) => paged(&c, &path, &q, items, "users('me')/contactFolders('id')/contacts"),
+        Ok(items) => paged(
+            &c,
+            &path,
+            &q,
+            items,
+            "users('me')/contactFolders('id')/contacts",
+        ),
         Err(e) => err(e),
     }
 }
 
-async fn list_all_contacts(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn list_all_contacts(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     match contacts_filtered(&sim, &c, None, &q) {
         Ok(items) => paged(&c, "/v1.0/me/contacts", &q, items, "users('me')/contacts"),
@@ -823,7 +1145,12 @@ async fn list_all_contacts(State(sim): State<GraphSim>, Extension(c): Extension<
     }
 }
 
-async fn create_contact(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(f): Path<String>, body: Bytes) -> Response {
+async fn create_contact(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(f): Path<String>,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
@@ -841,26 +1168,41 @@ async fn create_contact(State(sim): State<GraphSim>, Extension(c): Extension<Cal
     }
 }
 
-async fn get_contact(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path((f, id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Response {
+async fn get_contact(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path((f, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let expand = match parse_expand(&q) {
         Ok(x) => x,
         Err(e) => return err(e),
     };
-    match sim.with_mailbox(&c.email, |mb| mb.contacts.get(&id).filter(|x| x.folder_id == f).map(|x| x.render(&expand))) {
+    match sim.with_mailbox(&c.email, |mb| {
+        mb.contacts
+            .get(&id)
+            .filter(|x| x.folder_id == f)
+            .map(|x| x.render(&expand))
+    }) {
         Ok(Some(v)) => ok_json(StatusCode::OK, v),
         Ok(None) => err(SimError::not_found("contact")),
         Err(e) => err(e),
     }
 }
 
-async fn patch_contact(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path((f, id)): Path<(String, String)>, body: Bytes) -> Response {
+async fn patch_contact(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path((f, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
     };
     let r = sim.with_mailbox(&c.email, |mb| {
-        if !mb.contacts.get(&id).is_some_and(|x| x.folder_id == f) {
+        if mb.contacts.get(&id).is_none_or(|x| x.folder_id != f) {
             return Err(SimError::not_found("contact"));
         }
         mb.patch_contact(&id, &v)?;
@@ -872,9 +1214,13 @@ async fn patch_contact(State(sim): State<GraphSim>, Extension(c): Extension<Call
     }
 }
 
-async fn delete_contact(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path((f, id)): Path<(String, String)>) -> Response {
+async fn delete_contact(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path((f, id)): Path<(String, String)>,
+) -> Response {
     let r = sim.with_mailbox(&c.email, |mb| {
-        if !mb.contacts.get(&id).is_some_and(|x| x.folder_id == f) {
+        if mb.contacts.get(&id).is_none_or(|x| x.folder_id != f) {
             return Err(SimError::not_found("contact"));
         }
         mb.contacts.remove(&id);
@@ -886,10 +1232,17 @@ async fn delete_contact(State(sim): State<GraphSim>, Extension(c): Extension<Cal
     }
 }
 
-async fn get_message(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+async fn get_message(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     match sim.with_mailbox(&c.email, |mb| mb.messages.get(&id).map(|m| m.render())) {
         Ok(Some(mut v)) => {
-            v["@odata.context"] = json!(format!("{}/v1.0/$metadata#users('me')/messages/$entity", c.base));
+            v["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#users('me')/messages/$entity",
+                c.base
+            ));
             ok_json(StatusCode::OK, v)
         }
         Ok(None) => err(SimError::not_found("message")),
@@ -897,7 +1250,11 @@ async fn get_message(State(sim): State<GraphSim>, Extension(c): Extension<Caller
     }
 }
 
-async fn list_mail_folders(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, RawQuery(raw): RawQuery) -> Response {
+async fn list_mail_folders(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     match sim.with_mailbox(&c.email, |mb| {
         mb.mail_folders
@@ -913,12 +1270,23 @@ async fn list_mail_folders(State(sim): State<GraphSim>, Extension(c): Extension<
     }
 }
 
-async fn list_messages(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(f): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list_messages(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(f): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let path = format!("/v1.0/me/mailFolders/{f}/messages");
     match sim.with_mailbox(&c.email, |mb| {
         let fid = mb.folder_by_name_or_id(&f).map(|x| x.id.clone())?;
-        Some(mb.messages.values().filter(|m| m.folder_id == fid).map(|m| m.render()).collect::<Vec<_>>())
+        Some(
+            mb.messages
+                .values()
+                .filter(|m| m.folder_id == fid)
+                .map(|m| m.render())
+                .collect::<Vec<_>>(),
+        )
     }) {
         Ok(Some(items)) => paged(&c, &path, &q, items, "users('me')/messages"),
         Ok(None) => err(SimError::not_found("mail folder")),
@@ -926,7 +1294,12 @@ async fn list_messages(State(sim): State<GraphSim>, Extension(c): Extension<Call
     }
 }
 
-async fn messages_delta(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(f): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn messages_delta(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(f): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Q::parse(&raw);
     let path = format!("/v1.0/me/mailFolders/{f}/messages/delta");
     let is_skip = q.get("$skiptoken").is_some();
@@ -943,7 +1316,9 @@ async fn messages_delta(State(sim): State<GraphSim>, Extension(c): Extension<Cal
         let DeltaKind::Messages { folder_id } = &state.kind else {
             return gone();
         };
-        let r = sim.with_mailbox(&c.email, |mb| messages_round(mb, folder_id, Some(&state.snapshot)));
+        let r = sim.with_mailbox(&c.email, |mb| {
+            messages_round(mb, folder_id, Some(&state.snapshot))
+        });
         return match r {
             Ok((items, snap)) => delta_page(
                 &sim,
@@ -988,31 +1363,67 @@ async fn messages_delta(State(sim): State<GraphSim>, Extension(c): Extension<Cal
 
 const BATCH_MAX: usize = 20;
 
-async fn batch(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Response {
+async fn batch(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let v = match parse_json(&body) {
         Ok(v) => v,
         Err(e) => return err(e),
     };
     let Some(reqs) = v.get("requests").and_then(Value::as_array) else {
-        return err(SimError::new(400, "BadRequest", "Invalid batch payload format."));
+        return err(SimError::new(
+            400,
+            "BadRequest",
+            "Invalid batch payload format.",
+        ));
     };
     if reqs.len() > BATCH_MAX {
-        return err(SimError::new(400, "BadRequest", "The number of batch requests exceeds the maximum of 20."));
+        return err(SimError::new(
+            400,
+            "BadRequest",
+            "The number of batch requests exceeds the maximum of 20.",
+        ));
     }
     let mut seen: Vec<String> = vec![];
     for r in reqs {
         let Some(id) = r.get("id").and_then(Value::as_str) else {
-            return err(SimError::new(400, "BadRequest", "Invalid batch payload format: every request needs an id."));
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                "Invalid batch payload format: every request needs an id.",
+            ));
         };
         if seen.iter().any(|s| s == id) {
-            return err(SimError::new(400, "BadRequest", format!("Batch request id '{id}' is not unique.")));
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                format!("Batch request id '{id}' is not unique."),
+            ));
         }
-        if r.get("method").and_then(Value::as_str).is_none() || r.get("url").and_then(Value::as_str).is_none() {
-            return err(SimError::new(400, "BadRequest", "Invalid batch payload format: method and url are required."));
+        if r.get("method").and_then(Value::as_str).is_none()
+            || r.get("url").and_then(Value::as_str).is_none()
+        {
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                "Invalid batch payload format: method and url are required.",
+            ));
         }
-        for d in r.get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
+        for d in r
+            .get("dependsOn")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if !d.as_str().is_some_and(|d| seen.iter().any(|s| s == d)) {
-                return err(SimError::new(400, "BadRequest", format!("Request '{id}' depends on an unknown or later request.")));
+                return err(SimError::new(
+                    400,
+                    "BadRequest",
+                    format!("Request '{id}' depends on an unknown or later request."),
+                ));
             }
         }
         let has_ct = r
@@ -1020,12 +1431,20 @@ async fn batch(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, hea
             .and_then(Value::as_object)
             .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
         if r.get("body").is_some_and(|b| !b.is_null()) && !has_ct {
-            return err(SimError::new(400, "BadRequest", "Content-Type header must be specified for a request with a body."));
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                "Content-Type header must be specified for a request with a body.",
+            ));
         }
         seen.push(id.to_string());
     }
     let Some(router) = sim.inner.graph_router.get().cloned() else {
-        return err(SimError::new(500, "InternalServerError", "router not ready"));
+        return err(SimError::new(
+            500,
+            "InternalServerError",
+            "router not ready",
+        ));
     };
     let mut statuses: HashMap<String, u16> = HashMap::new();
     let mut responses = vec![];
@@ -1047,8 +1466,14 @@ async fn batch(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, hea
         }
         let method = r["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
         let url = r["url"].as_str().unwrap_or("");
-        let url = if url.starts_with('/') { url.to_string() } else { format!("/{url}") };
-        let mut b = Request::builder().method(method.as_str()).uri(format!("/v1.0{url}"));
+        let url = if url.starts_with('/') {
+            url.to_string()
+        } else {
+            format!("/{url}")
+        };
+        let mut b = Request::builder()
+            .method(method.as_str())
+            .uri(format!("/v1.0{url}"));
         for (k, hv) in headers.iter() {
             if [header::AUTHORIZATION, header::HOST].contains(k) || k.as_str() == "prefer" {
                 b = b.header(k, hv);
@@ -1077,7 +1502,12 @@ async fn batch(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, hea
         };
         let status = resp.status().as_u16();
         let mut hs = serde_json::Map::new();
-        for name in [header::CONTENT_TYPE, header::RETRY_AFTER, header::ETAG, header::LOCATION] {
+        for name in [
+            header::CONTENT_TYPE,
+            header::RETRY_AFTER,
+            header::ETAG,
+            header::LOCATION,
+        ] {
             if let Some(v) = resp.headers().get(&name).and_then(|v| v.to_str().ok()) {
                 let key = match name.as_str() {
                     "content-type" => "Content-Type",
@@ -1088,7 +1518,9 @@ async fn batch(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, hea
                 hs.insert(key.into(), json!(v));
             }
         }
-        let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap_or_default();
+        let bytes = to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
         let mut item = json!({"id": id, "status": status, "headers": hs});
         if !bytes.is_empty()
             && let Ok(v) = serde_json::from_slice::<Value>(&bytes)

@@ -91,7 +91,10 @@ pub(crate) struct IdentityState {
 impl IdentityState {
     pub fn new() -> Self {
         let mut clients = HashMap::new();
-        clients.insert(DEFAULT_CLIENT_ID.to_string(), DEFAULT_CLIENT_SECRET.to_string());
+        clients.insert(
+            DEFAULT_CLIENT_ID.to_string(),
+            DEFAULT_CLIENT_SECRET.to_string(),
+        );
         IdentityState {
             keys: test_keys(),
             active: 0,
@@ -218,7 +221,13 @@ pub(crate) async fn jwks(State(sim): State<GraphSim>) -> Response {
     Json(body).into_response()
 }
 
-fn token_error(status: StatusCode, error: &str, code: u32, description: &str, suberror: Option<&str>) -> Response {
+fn token_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    description: &str,
+    suberror: Option<&str>,
+) -> Response {
     let now = Utc::now();
     let mut body = json!({
         "error": error,
@@ -246,7 +255,11 @@ pub(crate) async fn token(
     {
         let mut st = sim.inner.state.lock();
         st.identity.token_requests += 1;
-        let client_ok = st.identity.clients.get(f("client_id")).is_some_and(|s| s == f("client_secret"));
+        let client_ok = st
+            .identity
+            .clients
+            .get(f("client_id"))
+            .is_some_and(|s| s == f("client_secret"));
         if !client_ok {
             drop(st);
             return token_error(
@@ -262,13 +275,25 @@ pub(crate) async fn token(
     let grant = match f("grant_type") {
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             if f("requested_token_use") != "on_behalf_of" {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the following parameter: 'requested_token_use'.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'requested_token_use'.",
+                    None,
+                );
             }
             let assertion = f("assertion");
             let header = match jsonwebtoken::decode_header(assertion) {
                 Ok(h) => h,
                 Err(_) => {
-                    return token_error(StatusCode::BAD_REQUEST, "invalid_request", 50027, "JWT token is invalid or malformed.", None);
+                    return token_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        50027,
+                        "JWT token is invalid or malformed.",
+                        None,
+                    );
                 }
             };
             let claims: Value = {
@@ -279,7 +304,13 @@ pub(crate) async fn token(
                     .iter()
                     .find(|k| Some(&k.kid) == header.kid.as_ref())
                 else {
-                    return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 50013, "Assertion failed signature validation. [Reason - The key was not found.]", None);
+                    return token_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        50013,
+                        "Assertion failed signature validation. [Reason - The key was not found.]",
+                        None,
+                    );
                 };
                 let mut v = Validation::new(Algorithm::RS256);
                 v.leeway = 300;
@@ -288,8 +319,20 @@ pub(crate) async fn token(
                     Ok(d) => d.claims,
                     Err(e) => {
                         return match e.kind() {
-                            jsonwebtoken::errors::ErrorKind::ExpiredSignature => token_error(StatusCode::BAD_REQUEST, "invalid_grant", 500133, "Assertion is not within its valid time range.", None),
-                            _ => token_error(StatusCode::BAD_REQUEST, "invalid_grant", 50013, "Assertion failed signature validation.", None),
+                            jsonwebtoken::errors::ErrorKind::ExpiredSignature => token_error(
+                                StatusCode::BAD_REQUEST,
+                                "invalid_grant",
+                                500133,
+                                "Assertion is not within its valid time range.",
+                                None,
+                            ),
+                            _ => token_error(
+                                StatusCode::BAD_REQUEST,
+                                "invalid_grant",
+                                50013,
+                                "Assertion failed signature validation.",
+                                None,
+                            ),
                         };
                     }
                 }
@@ -297,13 +340,28 @@ pub(crate) async fn token(
             let aud = claims["aud"].as_str().unwrap_or("");
             let client_id = f("client_id");
             if aud != client_id && !aud.ends_with(&format!("/{client_id}")) {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 50013, "Assertion audience does not match the Client app presenting the assertion.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    50013,
+                    "Assertion audience does not match the Client app presenting the assertion.",
+                    None,
+                );
             }
             let tid = claims["tid"].as_str().unwrap_or_default().to_string();
             if claims["iss"].as_str() != Some(&sim.issuer_for(&base, &tid)) {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 50013, "Assertion issuer is not valid.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    50013,
+                    "Assertion issuer is not valid.",
+                    None,
+                );
             }
-            let email = claims["preferred_username"].as_str().unwrap_or_default().to_ascii_lowercase();
+            let email = claims["preferred_username"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             AccessGrant {
                 email,
                 user_id: claims["oid"].as_str().unwrap_or_default().to_string(),
@@ -316,21 +374,51 @@ pub(crate) async fn token(
         "refresh_token" => {
             let st = sim.inner.state.lock();
             let Some(r) = st.identity.refresh.get(f("refresh_token")) else {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. Request is malformed or invalid.",
+                    None,
+                );
             };
             if r.expires <= Utc::now() {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 700082, "The refresh token has expired due to inactivity.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    700082,
+                    "The refresh token has expired due to inactivity.",
+                    None,
+                );
             }
             if r.revoked {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    50173,
+                    "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
+                    None,
+                );
             }
             if r.grant.client_id != f("client_id") {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant", 70000, "Provided grant is invalid or malformed.", None);
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    70000,
+                    "Provided grant is invalid or malformed.",
+                    None,
+                );
             }
             r.grant.clone()
         }
         other => {
-            return token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{other}'."), None);
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{other}'."),
+                None,
+            );
         }
     };
     let mut st = sim.inner.state.lock();
@@ -353,7 +441,14 @@ pub(crate) async fn token(
     let offline = scope.split_whitespace().any(|s| s == "offline_access");
     if offline {
         let exp = Utc::now() + st.identity.refresh_lifetime;
-        st.identity.refresh.insert(refresh.clone(), RefreshGrant { grant: g, expires: exp, revoked: false });
+        st.identity.refresh.insert(
+            refresh.clone(),
+            RefreshGrant {
+                grant: g,
+                expires: exp,
+                revoked: false,
+            },
+        );
     }
     let mut body = json!({
         "token_type": "Bearer",

@@ -201,7 +201,11 @@ impl SimError {
         }
     }
     pub(crate) fn not_found(what: &str) -> Self {
-        SimError::new(404, "ErrorItemNotFound", format!("The specified object was not found in the store. ({what})"))
+        SimError::new(
+            404,
+            "ErrorItemNotFound",
+            format!("The specified object was not found in the store. ({what})"),
+        )
     }
 }
 
@@ -336,7 +340,10 @@ impl GraphSim {
 
     fn graph_router(&self) -> Router {
         api::routes()
-            .route_layer(axum::middleware::from_fn_with_state(self.clone(), mw::graph_mw))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                mw::graph_mw,
+            ))
             .with_state(self.clone())
     }
 
@@ -382,9 +389,22 @@ impl GraphSim {
     }
 
     /// Mints the add-in's identity token for a user (valid for one hour), signed with the active key.
-    pub fn mint_id_token(&self, tenant_id: &str, object_id: &str, email: &str, audience: &str) -> String {
+    pub fn mint_id_token(
+        &self,
+        tenant_id: &str,
+        object_id: &str,
+        email: &str,
+        audience: &str,
+    ) -> String {
         let now = Utc::now();
-        self.mint_id_token_at(tenant_id, object_id, email, audience, now, now + chrono::Duration::hours(1))
+        self.mint_id_token_at(
+            tenant_id,
+            object_id,
+            email,
+            audience,
+            now,
+            now + chrono::Duration::hours(1),
+        )
     }
 
     /// Like [`GraphSim::mint_id_token`] with explicit issue and expiry instants (for expiry tests).
@@ -491,7 +511,11 @@ impl GraphSim {
         let id = st.next_fault_id;
         st.next_fault_id += 1;
         let remaining = fault.times;
-        st.faults.push(FaultRule { id, fault, remaining });
+        st.faults.push(FaultRule {
+            id,
+            fault,
+            remaining,
+        });
         id
     }
 

@@ -11,7 +11,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, U
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub(crate) const B64: base64::engine::GeneralPurpose =
+    base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// A fresh opaque id that looks like an Exchange immutable id.
 pub(crate) fn new_id(prefix: &str) -> String {
@@ -112,7 +113,8 @@ impl When {
             .and_then(Value::as_str)
             .unwrap_or("UTC")
             .to_string();
-        let tz = parse_tz(&tz_name).ok_or_else(|| format!("time zone '{tz_name}' is not supported"))?;
+        let tz =
+            parse_tz(&tz_name).ok_or_else(|| format!("time zone '{tz_name}' is not supported"))?;
         Ok(When { local, tz, tz_name })
     }
     pub fn utc(&self) -> DateTime<Utc> {
@@ -190,7 +192,7 @@ pub(crate) struct Inst {
     pub master_id: String,
     pub date: Option<NaiveDate>,
     pub start: DateTime<Utc>,
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "kept for debugging output of views")]
     pub end: DateTime<Utc>,
     /// Changes whenever anything a client would see changes (used by delta).
     pub version: String,
@@ -248,7 +250,10 @@ fn index_matches(index: &str, d: NaiveDate) -> bool {
 /// Validates a `patternedRecurrence` the way Graph does for the members we simulate.
 pub(crate) fn check_recurrence(r: &Value) -> Result<(), String> {
     let p = r.get("pattern").ok_or("recurrence.pattern is required")?;
-    let t = p.get("type").and_then(Value::as_str).ok_or("pattern.type is required")?;
+    let t = p
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("pattern.type is required")?;
     if ![
         "daily",
         "weekly",
@@ -278,7 +283,11 @@ pub(crate) fn series_dates(rec: &Value, first: NaiveDate, until: NaiveDate) -> V
     let interval = p["interval"].as_i64().unwrap_or(1).max(1);
     let days: Vec<Weekday> = p["daysOfWeek"]
         .as_array()
-        .map(|a| a.iter().filter_map(|d| d.as_str().and_then(weekday_of)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_str().and_then(weekday_of))
+                .collect()
+        })
         .unwrap_or_default();
     let first_dow = p["firstDayOfWeek"]
         .as_str()
@@ -312,7 +321,8 @@ pub(crate) fn series_dates(rec: &Value, first: NaiveDate, until: NaiveDate) -> V
         d - Duration::days(back)
     };
     let months_between = |d: NaiveDate| {
-        (d.year() as i64 * 12 + d.month() as i64) - (start.year() as i64 * 12 + start.month() as i64)
+        (d.year() as i64 * 12 + d.month() as i64)
+            - (start.year() as i64 * 12 + start.month() as i64)
     };
     let mut out = Vec::new();
     let mut count = 0usize;
@@ -467,7 +477,10 @@ pub(crate) enum ExpandExt {
     Ids(Vec<String>),
 }
 
-pub(crate) fn render_ext(ext: &BTreeMap<String, (String, String)>, expand: &ExpandExt) -> Option<Value> {
+pub(crate) fn render_ext(
+    ext: &BTreeMap<String, (String, String)>,
+    expand: &ExpandExt,
+) -> Option<Value> {
     let items: Vec<Value> = ext
         .iter()
         .filter(|(k, _)| match expand {
@@ -477,7 +490,11 @@ pub(crate) fn render_ext(ext: &BTreeMap<String, (String, String)>, expand: &Expa
         })
         .map(|(_, (id, v))| json!({"id": id, "value": v}))
         .collect();
-    if items.is_empty() { None } else { Some(Value::Array(items)) }
+    if items.is_empty() {
+        None
+    } else {
+        Some(Value::Array(items))
+    }
 }
 
 /// Renders a view of an event.
@@ -533,13 +550,25 @@ pub(crate) fn render_event(ev: &EventRec, inst: Option<&Inst>, ctx: &RenderCtx) 
             for (k, v) in &x.ext {
                 ext.insert(k.clone(), v.clone());
             }
-            (i.id.clone(), x.change_key.clone(), x.modified, x.start.clone(), x.end.clone())
+            (
+                i.id.clone(),
+                x.change_key.clone(),
+                x.modified,
+                x.start.clone(),
+                x.end.clone(),
+            )
         }
         (Kind::Occurrence, Some(i), _) => {
             let (s, e) = ev.occurrence_times(i.date.unwrap_or(ev.start.local.date()));
             (i.id.clone(), ev.change_key.clone(), ev.modified, s, e)
         }
-        _ => (ev.id.clone(), ev.change_key.clone(), ev.modified, ev.start.clone(), ev.end.clone()),
+        _ => (
+            ev.id.clone(),
+            ev.change_key.clone(),
+            ev.modified,
+            ev.start.clone(),
+            ev.end.clone(),
+        ),
     };
     let series_master_id = match kind {
         Kind::Occurrence | Kind::Exception => Value::String(ev.id.clone()),
@@ -547,7 +576,11 @@ pub(crate) fn render_event(ev: &EventRec, inst: Option<&Inst>, ctx: &RenderCtx) 
     };
     let get = |k: &str, d: Value| fields.get(k).cloned().unwrap_or(d);
     let location = get("location", json!({"displayName": ""}));
-    let location = if location.is_null() { json!({"displayName": ""}) } else { location };
+    let location = if location.is_null() {
+        json!({"displayName": ""})
+    } else {
+        location
+    };
     let mut locations = vec![];
     if location
         .get("displayName")
@@ -838,7 +871,12 @@ impl Mailbox {
         None
     }
     /// All calendar-view instances of a calendar (or every calendar) in a window, by start.
-    pub fn view(&self, calendar: Option<&str>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Inst> {
+    pub fn view(
+        &self,
+        calendar: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<Inst> {
         let mut out: Vec<Inst> = self
             .events
             .values()
@@ -879,5 +917,8 @@ pub(crate) fn parse_ext(v: &Value) -> Result<Vec<(String, String)>, String> {
 }
 
 pub(crate) fn ext_key(id: &str) -> String {
-    id.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()
+    id.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
 }

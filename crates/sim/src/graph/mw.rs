@@ -50,8 +50,10 @@ pub(crate) fn odata_error(status: u16, code: &str, message: &str) -> Response {
         axum::Json(body),
     )
         .into_response();
-    r.headers_mut()
-        .insert("request-id", HeaderValue::from_str(&rid).expect("uuid header"));
+    r.headers_mut().insert(
+        "request-id",
+        HeaderValue::from_str(&rid).expect("uuid header"),
+    );
     r
 }
 
@@ -59,8 +61,10 @@ fn throttled(retry_after: f64, message: &str) -> Response {
     let mut r = odata_error(429, "ApplicationThrottled", message);
     let v = format!("{:.3}", retry_after.max(0.001));
     let v = v.trim_end_matches('0').trim_end_matches('.').to_string();
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_str(&v).expect("number header"));
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&v).expect("number header"),
+    );
     r
 }
 
@@ -91,13 +95,23 @@ impl Drop for Slot {
 }
 
 impl GraphSim {
-    fn take_fault(&self, method: &str, template: &str, path: &str, email: &str) -> Option<FaultKind> {
+    fn take_fault(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        email: &str,
+    ) -> Option<FaultKind> {
         let mut st = self.inner.state.lock();
         let idx = st.faults.iter().position(|r| {
             let f = &r.fault;
             r.remaining != Some(0)
-                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && f.mailbox.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(email))
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.mailbox
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(email))
                 && (f.route == "*" || f.route == template || path.starts_with(&f.route))
         })?;
         let rule = &mut st.faults[idx];
@@ -114,14 +128,21 @@ impl GraphSim {
         let retry = st.throttle.config.concurrency_retry_after;
         let n = st.throttle.in_flight.entry(key.clone()).or_insert(0);
         if *n >= max {
-            st.counters.stats.entry(email.to_string()).or_default().throttled_concurrency += 1;
+            st.counters
+                .stats
+                .entry(email.to_string())
+                .or_default()
+                .throttled_concurrency += 1;
             return Err(retry);
         }
         *n += 1;
         let now_in = *n;
         let stats = st.counters.stats.entry(email.to_string()).or_default();
         stats.peak_in_flight = stats.peak_in_flight.max(now_in);
-        Ok(Slot { sim: self.clone(), key })
+        Ok(Slot {
+            sim: self.clone(),
+            key,
+        })
     }
 
     fn rate_check(&self, client: &str, email: &str) -> Result<(), f64> {
@@ -136,8 +157,14 @@ impl GraphSim {
         }
         if h.len() >= max {
             let oldest = *h.front().expect("non-empty");
-            let wait = window.saturating_sub(now.duration_since(oldest)).as_secs_f64();
-            st.counters.stats.entry(email.to_string()).or_default().throttled_rate += 1;
+            let wait = window
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs_f64();
+            st.counters
+                .stats
+                .entry(email.to_string())
+                .or_default()
+                .throttled_rate += 1;
             return Err(wait);
         }
         h.push_back(now);
@@ -178,10 +205,17 @@ pub(crate) async fn graph_mw(State(sim): State<GraphSim>, req: Request, next: Ne
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
         let grant = match token {
             None => {
-                break 'resp odata_error(401, "InvalidAuthenticationToken", "Access token is empty.");
+                break 'resp odata_error(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "Access token is empty.",
+                );
             }
             Some(t) => match sim.access_grant(t) {
                 Ok(g) => g,
@@ -215,14 +249,20 @@ pub(crate) async fn graph_mw(State(sim): State<GraphSim>, req: Request, next: Ne
             }
         };
         if let Err(retry) = sim.rate_check(&grant.client_id, &email) {
-            break 'resp throttled(retry, "Application is over its IncomingBytes or request limit.");
+            break 'resp throttled(
+                retry,
+                "Application is over its IncomingBytes or request limit.",
+            );
         }
         let mut drop_after = false;
         match fault {
             Some(FaultKind::Latency { ms }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             }
-            Some(FaultKind::Status { status, retry_after }) => {
+            Some(FaultKind::Status {
+                status,
+                retry_after,
+            }) => {
                 let (code, msg) = match status {
                     429 => ("TooManyRequests", "Too many requests."),
                     503 => ("ServiceUnavailable", "Service unavailable."),
@@ -233,8 +273,10 @@ pub(crate) async fn graph_mw(State(sim): State<GraphSim>, req: Request, next: Ne
                 let mut r = odata_error(status, code, msg);
                 if let Some(ra) = retry_after {
                     let v = format!("{ra}");
-                    r.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_str(&v).expect("number header"));
+                    r.headers_mut().insert(
+                        header::RETRY_AFTER,
+                        HeaderValue::from_str(&v).expect("number header"),
+                    );
                 }
                 break 'resp r;
             }
@@ -280,22 +322,26 @@ pub(crate) async fn graph_mw(State(sim): State<GraphSim>, req: Request, next: Ne
     let out = to_bytes(body, usize::MAX).await.unwrap_or_default();
     if let Some(email) = &mailbox {
         let mut st = sim.inner.state.lock();
-        st.counters.stats.entry(email.clone()).or_default().bytes_out += out.len() as u64;
+        st.counters
+            .stats
+            .entry(email.clone())
+            .or_default()
+            .bytes_out += out.len() as u64;
     }
     let recording = sim.inner.state.lock().recording;
     if recording {
         sim.record(Exchange {
-        direction: "incoming".into(),
-        method,
-        route: template,
-        uri,
-        mailbox,
-        in_batch: inner,
-        status: parts.status.as_u16(),
-        prefer,
-        request_body,
-        response_body: serde_json::from_slice(&out).ok(),
-    });
+            direction: "incoming".into(),
+            method,
+            route: template,
+            uri,
+            mailbox,
+            in_batch: inner,
+            status: parts.status.as_u16(),
+            prefer,
+            request_body,
+            response_body: serde_json::from_slice(&out).ok(),
+        });
     }
     Response::from_parts(parts, Body::from(out))
 }

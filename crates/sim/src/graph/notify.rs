@@ -45,11 +45,20 @@ fn parse_expiry(v: Option<&Value>) -> Result<DateTime<Utc>, SimError> {
     let s = v
         .and_then(Value::as_str)
         .ok_or_else(|| SimError::new(400, "InvalidRequest", "expirationDateTime is required."))?;
-    let t = super::model::parse_instant(s)
-        .ok_or_else(|| SimError::new(400, "InvalidRequest", "expirationDateTime is not a valid date."))?;
+    let t = super::model::parse_instant(s).ok_or_else(|| {
+        SimError::new(
+            400,
+            "InvalidRequest",
+            "expirationDateTime is not a valid date.",
+        )
+    })?;
     let now = Utc::now();
     if t <= now {
-        return Err(SimError::new(400, "InvalidRequest", "Subscription expiration can only be in the future."));
+        return Err(SimError::new(
+            400,
+            "InvalidRequest",
+            "Subscription expiration can only be in the future.",
+        ));
     }
     if t > now + Duration::minutes(MAX_MINUTES) {
         return Err(SimError::new(
@@ -65,19 +74,16 @@ fn parse_expiry(v: Option<&Value>) -> Result<DateTime<Utc>, SimError> {
 fn resource_scope(resource: &str) -> Option<(&'static str, Option<String>)> {
     let r = resource.trim_start_matches('/');
     let lower = r.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("me/")
-        .map(|_| &r[3..])
-        .or_else(|| {
-            // users/{id}/...
-            let mut parts = r.splitn(3, '/');
-            let u = parts.next()?;
-            if !u.eq_ignore_ascii_case("users") {
-                return None;
-            }
-            parts.next()?;
-            parts.next()
-        })?;
+    let rest = lower.strip_prefix("me/").map(|_| &r[3..]).or_else(|| {
+        // users/{id}/...
+        let mut parts = r.splitn(3, '/');
+        let u = parts.next()?;
+        if !u.eq_ignore_ascii_case("users") {
+            return None;
+        }
+        parts.next()?;
+        parts.next()
+    })?;
     let rl = rest.to_ascii_lowercase();
     if rl == "events" || rl == "calendar/events" {
         return Some(("Events", None));
@@ -107,9 +113,15 @@ fn resource_scope(resource: &str) -> Option<(&'static str, Option<String>)> {
 impl GraphSim {
     /// POSTs `?validationToken=` to `url` and checks the echo (text/plain, within 10 s).
     async fn validate_endpoint(&self, url: &str) -> bool {
-        let token = format!("Validation: Testing client application reachability for subscription Request-Id: {}", uuid::Uuid::new_v4());
+        let token = format!(
+            "Validation: Testing client application reachability for subscription Request-Id: {}",
+            uuid::Uuid::new_v4()
+        );
         let sep = if url.contains('?') { '&' } else { '?' };
-        let full = format!("{url}{sep}validationToken={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>());
+        let full = format!(
+            "{url}{sep}validationToken={}",
+            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        );
         let res = self
             .inner
             .http
@@ -176,10 +188,15 @@ impl GraphSim {
             let st = self.inner.state.lock();
             for ch in &changes {
                 for s in st.subscriptions.values() {
-                    if s.email != ch.email || s.expires <= now || !s.change_type.split(',').any(|t| t.trim() == ch.change_type) {
+                    if s.email != ch.email
+                        || s.expires <= now
+                        || !s.change_type.split(',').any(|t| t.trim() == ch.change_type)
+                    {
                         continue;
                     }
-                    let Some((coll, scope)) = resource_scope(&s.resource) else { continue };
+                    let Some((coll, scope)) = resource_scope(&s.resource) else {
+                        continue;
+                    };
                     if coll != ch.collection {
                         continue;
                     }
@@ -188,7 +205,9 @@ impl GraphSim {
                         (Some(id), "Events") => ch.calendar_id.as_deref() == Some(id.as_str()),
                         (Some(id), _) => {
                             let mb = st.mailboxes.get(&ch.email);
-                            let fid = mb.and_then(|m| m.folder_by_name_or_id(id)).map(|f| f.id.clone());
+                            let fid = mb
+                                .and_then(|m| m.folder_by_name_or_id(id))
+                                .map(|f| f.id.clone());
                             ch.folder_id.is_some() && ch.folder_id == fid
                         }
                     };
@@ -201,7 +220,8 @@ impl GraphSim {
                         _ => "#Microsoft.Graph.Contact",
                     };
                     let resource = format!("Users/{}/{}/{}", s.user_id, coll, ch.id);
-                    let mut rd = json!({"@odata.type": odata_type, "@odata.id": resource, "id": ch.id});
+                    let mut rd =
+                        json!({"@odata.type": odata_type, "@odata.id": resource, "id": ch.id});
                     if !ch.change_key.is_empty() {
                         rd["@odata.etag"] = json!(format!("W/\"{}\"", ch.change_key));
                     }
@@ -235,9 +255,17 @@ impl GraphSim {
     /// Sends a lifecycle notification (`reauthorizationRequired`, `subscriptionRemoved` or
     /// `missed`) for a subscription to its `lifecycleNotificationUrl`; `subscriptionRemoved` also
     /// deletes the subscription. Returns the receiver's HTTP status (0 = unreachable).
-    pub async fn send_lifecycle(&self, subscription_id: &str, event: &str) -> Result<u16, SimError> {
+    pub async fn send_lifecycle(
+        &self,
+        subscription_id: &str,
+        event: &str,
+    ) -> Result<u16, SimError> {
         if !["reauthorizationRequired", "subscriptionRemoved", "missed"].contains(&event) {
-            return Err(SimError::new(400, "InvalidRequest", format!("unknown lifecycle event '{event}'")));
+            return Err(SimError::new(
+                400,
+                "InvalidRequest",
+                format!("unknown lifecycle event '{event}'"),
+            ));
         }
         let (url, body, email) = {
             let mut st = self.inner.state.lock();
@@ -245,10 +273,13 @@ impl GraphSim {
                 .subscriptions
                 .get(subscription_id)
                 .ok_or_else(|| SimError::not_found("subscription"))?;
-            let url = s
-                .lifecycle_url
-                .clone()
-                .ok_or_else(|| SimError::new(400, "InvalidRequest", "subscription has no lifecycleNotificationUrl"))?;
+            let url = s.lifecycle_url.clone().ok_or_else(|| {
+                SimError::new(
+                    400,
+                    "InvalidRequest",
+                    "subscription has no lifecycleNotificationUrl",
+                )
+            })?;
             let body = json!({"value": [{
                 "subscriptionId": s.id,
                 "subscriptionExpirationDateTime": fmt_utc(s.expires),
@@ -269,24 +300,57 @@ impl GraphSim {
     /// All subscriptions, rendered as Graph returns them.
     pub fn subscriptions(&self) -> Vec<Value> {
         let base = self.known_base();
-        self.inner.state.lock().subscriptions.values().map(|s| render_sub(s, &base)).collect()
+        self.inner
+            .state
+            .lock()
+            .subscriptions
+            .values()
+            .map(|s| render_sub(s, &base))
+            .collect()
     }
 }
 
-pub(crate) async fn create_sub(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, body: Bytes) -> Response {
+pub(crate) async fn create_sub(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(_) => return err(SimError::new(400, "BadRequest", "Unable to read JSON request payload.")),
+        Err(_) => {
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                "Unable to read JSON request payload.",
+            ));
+        }
     };
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let (Some(change_type), Some(url), Some(resource)) = (s("changeType"), s("notificationUrl"), s("resource")) else {
-        return err(SimError::new(400, "InvalidRequest", "changeType, notificationUrl and resource are required."));
+    let (Some(change_type), Some(url), Some(resource)) =
+        (s("changeType"), s("notificationUrl"), s("resource"))
+    else {
+        return err(SimError::new(
+            400,
+            "InvalidRequest",
+            "changeType, notificationUrl and resource are required.",
+        ));
     };
-    if change_type.split(',').any(|t| !["created", "updated", "deleted"].contains(&t.trim())) {
-        return err(SimError::new(400, "InvalidRequest", format!("Invalid changeType '{change_type}'.")));
+    if change_type
+        .split(',')
+        .any(|t| !["created", "updated", "deleted"].contains(&t.trim()))
+    {
+        return err(SimError::new(
+            400,
+            "InvalidRequest",
+            format!("Invalid changeType '{change_type}'."),
+        ));
     }
     if resource_scope(&resource).is_none() {
-        return err(SimError::new(400, "InvalidRequest", format!("Resource '{resource}' is not supported.")));
+        return err(SimError::new(
+            400,
+            "InvalidRequest",
+            format!("Resource '{resource}' is not supported."),
+        ));
     }
     let expires = match parse_expiry(v.get("expirationDateTime")) {
         Ok(t) => t,
@@ -295,7 +359,11 @@ pub(crate) async fn create_sub(State(sim): State<GraphSim>, Extension(c): Extens
     if let Some(cs) = s("clientState")
         && cs.len() > 128
     {
-        return err(SimError::new(400, "InvalidRequest", "clientState may be at most 128 characters."));
+        return err(SimError::new(
+            400,
+            "InvalidRequest",
+            "clientState may be at most 128 characters.",
+        ));
     }
     let lifecycle = s("lifecycleNotificationUrl");
     if !sim.validate_endpoint(&url).await {
@@ -329,11 +397,18 @@ pub(crate) async fn create_sub(State(sim): State<GraphSim>, Extension(c): Extens
         expires,
     };
     let out = render_sub(&sub, &c.base);
-    sim.inner.state.lock().subscriptions.insert(sub.id.clone(), sub);
+    sim.inner
+        .state
+        .lock()
+        .subscriptions
+        .insert(sub.id.clone(), sub);
     ok_json(StatusCode::CREATED, out)
 }
 
-pub(crate) async fn list_subs(State(sim): State<GraphSim>, Extension(c): Extension<Caller>) -> Response {
+pub(crate) async fn list_subs(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+) -> Response {
     let st = sim.inner.state.lock();
     let items: Vec<Value> = st
         .subscriptions
@@ -341,42 +416,88 @@ pub(crate) async fn list_subs(State(sim): State<GraphSim>, Extension(c): Extensi
         .filter(|s| s.client_id == c.client_id)
         .map(|s| render_sub(s, &c.base))
         .collect();
-    ok_json(StatusCode::OK, json!({"@odata.context": format!("{}/v1.0/$metadata#subscriptions", c.base), "value": items}))
+    ok_json(
+        StatusCode::OK,
+        json!({"@odata.context": format!("{}/v1.0/$metadata#subscriptions", c.base), "value": items}),
+    )
 }
 
-pub(crate) async fn get_sub(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub(crate) async fn get_sub(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let st = sim.inner.state.lock();
-    match st.subscriptions.get(&id).filter(|s| s.client_id == c.client_id) {
+    match st
+        .subscriptions
+        .get(&id)
+        .filter(|s| s.client_id == c.client_id)
+    {
         Some(s) => ok_json(StatusCode::OK, render_sub(s, &c.base)),
-        None => err(SimError::new(404, "ResourceNotFound", "The object was not found.")),
+        None => err(SimError::new(
+            404,
+            "ResourceNotFound",
+            "The object was not found.",
+        )),
     }
 }
 
-pub(crate) async fn patch_sub(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn patch_sub(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(_) => return err(SimError::new(400, "BadRequest", "Unable to read JSON request payload.")),
+        Err(_) => {
+            return err(SimError::new(
+                400,
+                "BadRequest",
+                "Unable to read JSON request payload.",
+            ));
+        }
     };
     let expires = match parse_expiry(v.get("expirationDateTime")) {
         Ok(t) => t,
         Err(e) => return err(e),
     };
     let mut st = sim.inner.state.lock();
-    match st.subscriptions.get_mut(&id).filter(|s| s.client_id == c.client_id) {
+    match st
+        .subscriptions
+        .get_mut(&id)
+        .filter(|s| s.client_id == c.client_id)
+    {
         Some(s) => {
             s.expires = expires;
             ok_json(StatusCode::OK, render_sub(s, &c.base))
         }
-        None => err(SimError::new(404, "ResourceNotFound", "The object was not found.")),
+        None => err(SimError::new(
+            404,
+            "ResourceNotFound",
+            "The object was not found.",
+        )),
     }
 }
 
-pub(crate) async fn delete_sub(State(sim): State<GraphSim>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub(crate) async fn delete_sub(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let mut st = sim.inner.state.lock();
-    if st.subscriptions.get(&id).is_some_and(|s| s.client_id == c.client_id) {
+    if st
+        .subscriptions
+        .get(&id)
+        .is_some_and(|s| s.client_id == c.client_id)
+    {
         st.subscriptions.remove(&id);
         StatusCode::NO_CONTENT.into_response()
     } else {
-        err(SimError::new(404, "ResourceNotFound", "The object was not found."))
+        err(SimError::new(
+            404,
+            "ResourceNotFound",
+            "The object was not found.",
+        ))
     }
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::model::{
-    Calendar, ContactFolder, ContactRec, EventRec, ExceptionRec, ExpandExt, MailFolder, Mailbox, MessageRec,
-    RenderCtx, When, check_recurrence, ext_key, new_change_key, new_id, parse_ext, render_event,
+    Calendar, ContactFolder, ContactRec, EventRec, ExceptionRec, ExpandExt, MailFolder, Mailbox,
+    MessageRec, RenderCtx, When, check_recurrence, ext_key, new_change_key, new_id, parse_ext,
+    render_event,
 };
 use super::{DEFAULT_TENANT_ID, GraphSim, SimError};
 
@@ -120,9 +121,13 @@ fn check_enum(body: &Value, key: &str, allowed: &[&str]) -> Result<(), SimError>
 }
 
 fn check_event_body(body: &Value) -> Result<&Map<String, Value>, SimError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| SimError::new(400, "RequestBodyRead", "The request body must be a JSON object."))?;
+    let obj = body.as_object().ok_or_else(|| {
+        SimError::new(
+            400,
+            "RequestBodyRead",
+            "The request body must be a JSON object.",
+        )
+    })?;
     for k in obj.keys() {
         if k.contains('@') {
             continue;
@@ -131,35 +136,61 @@ fn check_event_body(body: &Value) -> Result<&Map<String, Value>, SimError> {
             return Err(SimError::new(
                 400,
                 "RequestBodyRead",
-                format!("The property '{k}' does not exist on type 'microsoft.graph.event'. Make sure to only use property names that are defined by the type or mark the type as open type."),
+                format!(
+                    "The property '{k}' does not exist on type 'microsoft.graph.event'. Make sure to only use property names that are defined by the type or mark the type as open type."
+                ),
             ));
         }
     }
-    check_enum(body, "sensitivity", &["normal", "personal", "private", "confidential"])?;
+    check_enum(
+        body,
+        "sensitivity",
+        &["normal", "personal", "private", "confidential"],
+    )?;
     check_enum(
         body,
         "showAs",
-        &["unknown", "free", "tentative", "busy", "oof", "workingElsewhere"],
+        &[
+            "unknown",
+            "free",
+            "tentative",
+            "busy",
+            "oof",
+            "workingElsewhere",
+        ],
     )?;
     check_enum(body, "importance", &["low", "normal", "high"])?;
     if let Some(b) = obj.get("body").filter(|b| !b.is_null()) {
         check_enum(b, "contentType", &["text", "html"])?;
     }
     if let Some(a) = obj.get("attendees").filter(|a| !a.is_null()) {
-        for at in a.as_array().ok_or_else(|| SimError::new(400, "RequestBodyRead", "attendees must be an array"))? {
+        for at in a
+            .as_array()
+            .ok_or_else(|| SimError::new(400, "RequestBodyRead", "attendees must be an array"))?
+        {
             check_enum(at, "type", &["required", "optional", "resource"])?;
         }
     }
     if let Some(c) = obj.get("categories").filter(|c| !c.is_null())
         && !c.as_array().is_some_and(|a| a.iter().all(Value::is_string))
     {
-        return Err(SimError::new(400, "RequestBodyRead", "categories must be an array of strings"));
+        return Err(SimError::new(
+            400,
+            "RequestBodyRead",
+            "categories must be an array of strings",
+        ));
     }
     Ok(obj)
 }
 
 fn parse_when(v: Option<&Value>, which: &str) -> Result<When, SimError> {
-    let v = v.ok_or_else(|| SimError::new(400, "ErrorInvalidRequest", format!("'{which}' is required.")))?;
+    let v = v.ok_or_else(|| {
+        SimError::new(
+            400,
+            "ErrorInvalidRequest",
+            format!("'{which}' is required."),
+        )
+    })?;
     When::parse(v).map_err(|m| {
         if m.contains("time zone") {
             SimError::new(400, "TimeZoneNotSupportedException", m)
@@ -177,7 +208,11 @@ fn check_times(start: &When, end: &When, all_day: bool) -> Result<(), SimError> 
             "The end time must be after the start time.",
         ));
     }
-    if all_day && (start.local.time() != chrono::NaiveTime::MIN || end.local.time() != chrono::NaiveTime::MIN || end.local <= start.local) {
+    if all_day
+        && (start.local.time() != chrono::NaiveTime::MIN
+            || end.local.time() != chrono::NaiveTime::MIN
+            || end.local <= start.local)
+    {
         return Err(SimError::new(
             400,
             "ErrorPropertyValidationFailure",
@@ -214,21 +249,32 @@ fn precondition_failed() -> SimError {
 
 impl Mailbox {
     /// Creates an event; a repeated `transactionId` returns the event created first.
-    pub(crate) fn create_event(&mut self, calendar_id: &str, body: &Value) -> Result<(String, bool), SimError> {
+    pub(crate) fn create_event(
+        &mut self,
+        calendar_id: &str,
+        body: &Value,
+    ) -> Result<(String, bool), SimError> {
         let obj = check_event_body(body)?;
         if let Some(tx) = obj.get("transactionId").and_then(Value::as_str)
-            && let Some(e) = self.events.values().find(|e| e.transaction_id.as_deref() == Some(tx))
+            && let Some(e) = self
+                .events
+                .values()
+                .find(|e| e.transaction_id.as_deref() == Some(tx))
         {
             return Ok((e.id.clone(), false));
         }
-        let all_day = obj.get("isAllDay").and_then(Value::as_bool).unwrap_or(false);
+        let all_day = obj
+            .get("isAllDay")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let start = parse_when(obj.get("start"), "start")?;
         let end = parse_when(obj.get("end"), "end")?;
         check_times(&start, &end, all_day)?;
         let recurrence = match obj.get("recurrence") {
             None | Some(Value::Null) => None,
             Some(r) => {
-                check_recurrence(r).map_err(|m| SimError::new(400, "ErrorPropertyValidationFailure", m))?;
+                check_recurrence(r)
+                    .map_err(|m| SimError::new(400, "ErrorPropertyValidationFailure", m))?;
                 Some(r.clone())
             }
         };
@@ -264,7 +310,10 @@ impl Mailbox {
                 fields,
                 recurrence,
                 ext,
-                transaction_id: obj.get("transactionId").and_then(Value::as_str).map(str::to_string),
+                transaction_id: obj
+                    .get("transactionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 exceptions: BTreeMap::new(),
                 cancelled: BTreeSet::new(),
             },
@@ -274,9 +323,16 @@ impl Mailbox {
 
     /// Updates an event, an occurrence (which becomes an exception) or an exception.
     /// Returns the id of the item changed and its new change key.
-    pub(crate) fn patch_event(&mut self, id: &str, body: &Value, if_match: Option<&str>) -> Result<(String, String), SimError> {
+    pub(crate) fn patch_event(
+        &mut self,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<(String, String), SimError> {
         let obj = check_event_body(body)?;
-        let (master_id, date) = self.resolve(id).ok_or_else(|| SimError::not_found("event"))?;
+        let (master_id, date) = self
+            .resolve(id)
+            .ok_or_else(|| SimError::not_found("event"))?;
         let ev = self.events.get_mut(&master_id).expect("resolved");
         let now = Utc::now();
         match date {
@@ -284,7 +340,10 @@ impl Mailbox {
                 if !etag_matches(if_match, &ev.change_key) {
                     return Err(precondition_failed());
                 }
-                let all_day = obj.get("isAllDay").and_then(Value::as_bool).unwrap_or(ev.all_day);
+                let all_day = obj
+                    .get("isAllDay")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(ev.all_day);
                 let start = match obj.get("start") {
                     Some(v) => parse_when(Some(v), "start")?,
                     None => ev.start.clone(),
@@ -300,7 +359,8 @@ impl Mailbox {
                         ev.exceptions.clear();
                         ev.cancelled.clear();
                     } else {
-                        check_recurrence(r).map_err(|m| SimError::new(400, "ErrorPropertyValidationFailure", m))?;
+                        check_recurrence(r)
+                            .map_err(|m| SimError::new(400, "ErrorPropertyValidationFailure", m))?;
                         ev.recurrence = Some(r.clone());
                     }
                 }
@@ -366,8 +426,14 @@ impl Mailbox {
     }
 
     /// Deletes an event; deleting an occurrence or exception cancels that occurrence.
-    pub(crate) fn delete_event(&mut self, id: &str, if_match: Option<&str>) -> Result<String, SimError> {
-        let (master_id, date) = self.resolve(id).ok_or_else(|| SimError::not_found("event"))?;
+    pub(crate) fn delete_event(
+        &mut self,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<String, SimError> {
+        let (master_id, date) = self
+            .resolve(id)
+            .ok_or_else(|| SimError::not_found("event"))?;
         let ev = self.events.get_mut(&master_id).expect("resolved");
         match date {
             None => {
@@ -377,7 +443,11 @@ impl Mailbox {
                 self.events.remove(&master_id);
             }
             Some(d) => {
-                let ck = ev.exceptions.get(&d).map(|x| x.change_key.clone()).unwrap_or(ev.change_key.clone());
+                let ck = ev
+                    .exceptions
+                    .get(&d)
+                    .map(|x| x.change_key.clone())
+                    .unwrap_or(ev.change_key.clone());
                 if !etag_matches(if_match, &ck) {
                     return Err(precondition_failed());
                 }
@@ -390,7 +460,12 @@ impl Mailbox {
         Ok(master_id)
     }
 
-    pub(crate) fn render_ctx<'a>(&self, tz: chrono_tz::Tz, tz_name: &'a str, expand: &'a ExpandExt) -> RenderCtx<'a> {
+    pub(crate) fn render_ctx<'a>(
+        &self,
+        tz: chrono_tz::Tz,
+        tz_name: &'a str,
+        expand: &'a ExpandExt,
+    ) -> RenderCtx<'a> {
         RenderCtx {
             tz,
             tz_name,
@@ -414,7 +489,10 @@ impl Mailbox {
                     }
                 };
                 let inst = ev
-                    .instances(s - chrono::Duration::seconds(1), e + chrono::Duration::seconds(1))
+                    .instances(
+                        s - chrono::Duration::seconds(1),
+                        e + chrono::Duration::seconds(1),
+                    )
                     .into_iter()
                     .find(|i| i.id == id)?;
                 Some(render_event(ev, Some(&inst), ctx))
@@ -428,16 +506,33 @@ impl Mailbox {
             .find(|f| f.id == name_or_id || f.well_known.eq_ignore_ascii_case(name_or_id))
     }
 
-    pub(crate) fn create_contact(&mut self, folder_id: &str, body: &Value) -> Result<String, SimError> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| SimError::new(400, "RequestBodyRead", "The request body must be a JSON object."))?;
+    pub(crate) fn create_contact(
+        &mut self,
+        folder_id: &str,
+        body: &Value,
+    ) -> Result<String, SimError> {
+        let obj = body.as_object().ok_or_else(|| {
+            SimError::new(
+                400,
+                "RequestBodyRead",
+                "The request body must be a JSON object.",
+            )
+        })?;
         let mut fields = Map::new();
         let mut ext = BTreeMap::new();
         for (k, v) in obj {
             if k == "singleValueExtendedProperties" {
                 apply_ext(&mut ext, v)?;
-            } else if !k.contains('@') && !["id", "changeKey", "parentFolderId", "createdDateTime", "lastModifiedDateTime"].contains(&k.as_str()) {
+            } else if !k.contains('@')
+                && ![
+                    "id",
+                    "changeKey",
+                    "parentFolderId",
+                    "createdDateTime",
+                    "lastModifiedDateTime",
+                ]
+                .contains(&k.as_str())
+            {
                 fields.insert(k.clone(), v.clone());
             }
         }
@@ -467,14 +562,23 @@ impl Mailbox {
     }
 
     pub(crate) fn patch_contact(&mut self, id: &str, body: &Value) -> Result<(), SimError> {
-        let c = self.contacts.get_mut(id).ok_or_else(|| SimError::not_found("contact"))?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| SimError::new(400, "RequestBodyRead", "The request body must be a JSON object."))?;
+        let c = self
+            .contacts
+            .get_mut(id)
+            .ok_or_else(|| SimError::not_found("contact"))?;
+        let obj = body.as_object().ok_or_else(|| {
+            SimError::new(
+                400,
+                "RequestBodyRead",
+                "The request body must be a JSON object.",
+            )
+        })?;
         for (k, v) in obj {
             if k == "singleValueExtendedProperties" {
                 apply_ext(&mut c.ext, v)?;
-            } else if !k.contains('@') && !["id", "changeKey", "parentFolderId"].contains(&k.as_str()) {
+            } else if !k.contains('@')
+                && !["id", "changeKey", "parentFolderId"].contains(&k.as_str())
+            {
                 c.fields.insert(k.clone(), v.clone());
             }
         }
@@ -483,10 +587,18 @@ impl Mailbox {
         Ok(())
     }
 
-    pub(crate) fn add_message(&mut self, folder_id: &str, body: &Value) -> Result<String, SimError> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| SimError::new(400, "RequestBodyRead", "The request body must be a JSON object."))?;
+    pub(crate) fn add_message(
+        &mut self,
+        folder_id: &str,
+        body: &Value,
+    ) -> Result<String, SimError> {
+        let obj = body.as_object().ok_or_else(|| {
+            SimError::new(
+                400,
+                "RequestBodyRead",
+                "The request body must be a JSON object.",
+            )
+        })?;
         let now = Utc::now();
         let id = new_id("AAMkAGM");
         let mut fields = obj.clone();
@@ -498,9 +610,9 @@ impl Mailbox {
             .unwrap_or_else(|| super::model::fmt_utc(now));
         fields.entry("sentDateTime").or_insert(json!(sent));
         fields.entry("receivedDateTime").or_insert(json!(sent));
-        fields.entry("internetMessageId").or_insert_with(|| {
-            json!(format!("<{}@esimerkki.fi>", uuid::Uuid::new_v4().simple()))
-        });
+        fields
+            .entry("internetMessageId")
+            .or_insert_with(|| json!(format!("<{}@esimerkki.fi>", uuid::Uuid::new_v4().simple())));
         fields
             .entry("conversationId")
             .or_insert_with(|| json!(new_id("AAQkAGC")));
@@ -524,12 +636,22 @@ impl Mailbox {
 }
 
 impl GraphSim {
-    pub(crate) fn with_mailbox<R>(&self, email: &str, f: impl FnOnce(&mut Mailbox) -> R) -> Result<R, SimError> {
+    pub(crate) fn with_mailbox<R>(
+        &self,
+        email: &str,
+        f: impl FnOnce(&mut Mailbox) -> R,
+    ) -> Result<R, SimError> {
         let mut st = self.inner.state.lock();
         let mb = st
             .mailboxes
             .get_mut(&email.to_ascii_lowercase())
-            .ok_or_else(|| SimError::new(404, "MailboxNotEnabledForRESTAPI", format!("No mailbox for '{email}'.")))?;
+            .ok_or_else(|| {
+                SimError::new(
+                    404,
+                    "MailboxNotEnabledForRESTAPI",
+                    format!("No mailbox for '{email}'."),
+                )
+            })?;
         Ok(f(mb))
     }
 
@@ -537,13 +659,21 @@ impl GraphSim {
     /// folder ("Contacts") and the mail folders Inbox and Sent Items.
     pub fn create_mailbox(&self, spec: MailboxSpec) -> Result<MailboxInfo, SimError> {
         if super::model::parse_tz(&spec.time_zone).is_none() {
-            return Err(SimError::new(400, "TimeZoneNotSupportedException", spec.time_zone));
+            return Err(SimError::new(
+                400,
+                "TimeZoneNotSupportedException",
+                spec.time_zone,
+            ));
         }
         let email = spec.email.to_ascii_lowercase();
         {
             let mut st = self.inner.state.lock();
             if st.mailboxes.contains_key(&email) {
-                return Err(SimError::new(409, "ErrorMailboxExists", format!("{email} exists")));
+                return Err(SimError::new(
+                    409,
+                    "ErrorMailboxExists",
+                    format!("{email} exists"),
+                ));
             }
             let cal = |name: &str, default: bool| Calendar {
                 id: new_id("AAMkAGK"),
@@ -559,8 +689,14 @@ impl GraphSim {
             st.mailboxes.insert(
                 email.clone(),
                 Mailbox {
-                    user_id: spec.user_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                    tenant_id: spec.tenant_id.clone().unwrap_or_else(|| DEFAULT_TENANT_ID.to_string()),
+                    user_id: spec
+                        .user_id
+                        .clone()
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    tenant_id: spec
+                        .tenant_id
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_TENANT_ID.to_string()),
                     email: email.clone(),
                     display_name: spec.display_name.clone(),
                     time_zone: spec.time_zone.clone(),
@@ -598,9 +734,21 @@ impl GraphSim {
             time_zone: mb.time_zone.clone(),
             user_id: mb.user_id.clone(),
             tenant_id: mb.tenant_id.clone(),
-            calendars: mb.calendars.iter().map(|c| (c.id.clone(), c.name.clone(), c.is_default)).collect(),
-            contact_folders: mb.contact_folders.iter().map(|c| (c.id.clone(), c.name.clone())).collect(),
-            mail_folders: mb.mail_folders.iter().map(|c| (c.id.clone(), c.well_known.clone())).collect(),
+            calendars: mb
+                .calendars
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone(), c.is_default))
+                .collect(),
+            contact_folders: mb
+                .contact_folders
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect(),
+            mail_folders: mb
+                .mail_folders
+                .iter()
+                .map(|c| (c.id.clone(), c.well_known.clone()))
+                .collect(),
         })
         .ok()
     }
@@ -636,7 +784,12 @@ impl GraphSim {
     /// Creates an event as the user would in Outlook (`event` is a Graph event body:
     /// `subject`, `start`/`end` with `timeZone`, `isAllDay`, `sensitivity`, `recurrence`, ...).
     /// `calendar` is a calendar id or name (`None` = the default calendar).
-    pub fn create_event(&self, email: &str, calendar: Option<&str>, event: Value) -> Result<String, SimError> {
+    pub fn create_event(
+        &self,
+        email: &str,
+        calendar: Option<&str>,
+        event: Value,
+    ) -> Result<String, SimError> {
         let (id, ck, cal) = self.with_mailbox(email, |mb| {
             let cal = Self::calendar_id(mb, calendar)?;
             let (id, _) = mb.create_event(&cal, &event)?;
@@ -659,7 +812,10 @@ impl GraphSim {
     pub fn update_event(&self, email: &str, id: &str, patch: Value) -> Result<(), SimError> {
         let (changed, ck, cal) = self.with_mailbox(email, |mb| {
             let (changed, ck) = mb.patch_event(id, &patch, None)?;
-            let cal = mb.resolve(&changed).and_then(|(m, _)| mb.events.get(&m)).map(|e| e.calendar_id.clone());
+            let cal = mb
+                .resolve(&changed)
+                .and_then(|(m, _)| mb.events.get(&m))
+                .map(|e| e.calendar_id.clone());
             Ok::<_, SimError>((changed, ck, cal))
         })??;
         self.dispatch(vec![Change {
@@ -677,7 +833,10 @@ impl GraphSim {
     /// Deletes an event (an occurrence id cancels that occurrence).
     pub fn delete_event(&self, email: &str, id: &str) -> Result<(), SimError> {
         let cal = self.with_mailbox(email, |mb| {
-            let cal = mb.resolve(id).and_then(|(m, _)| mb.events.get(&m)).map(|e| e.calendar_id.clone());
+            let cal = mb
+                .resolve(id)
+                .and_then(|(m, _)| mb.events.get(&m))
+                .map(|e| e.calendar_id.clone());
             mb.delete_event(id, None).map(|_| cal)
         })??;
         self.dispatch(vec![Change {
@@ -707,14 +866,23 @@ impl GraphSim {
     pub fn events(&self, email: &str) -> Vec<Value> {
         self.with_mailbox(email, |mb| {
             let ctx = mb.render_ctx(chrono_tz::Tz::UTC, "UTC", &ExpandExt::All);
-            mb.events.values().map(|e| render_event(e, None, &ctx)).collect()
+            mb.events
+                .values()
+                .map(|e| render_event(e, None, &ctx))
+                .collect()
         })
         .unwrap_or_default()
     }
 
     /// The expanded calendar view (occurrences and exceptions, no masters) of a calendar (id or
     /// name; `None` = all calendars), in UTC with all extended properties.
-    pub fn calendar_view(&self, email: &str, calendar: Option<&str>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Value> {
+    pub fn calendar_view(
+        &self,
+        email: &str,
+        calendar: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<Value> {
         self.with_mailbox(email, |mb| {
             let cal = match calendar {
                 Some(c) => Some(Self::calendar_id(mb, Some(c)).ok()?),
@@ -747,8 +915,16 @@ impl GraphSim {
     /// Creates a contact folder; returns its id.
     pub fn create_contact_folder(&self, email: &str, name: &str) -> Result<String, SimError> {
         self.with_mailbox(email, |mb| {
-            if mb.contact_folders.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
-                return Err(SimError::new(409, "ErrorFolderExists", "A folder with the specified name already exists."));
+            if mb
+                .contact_folders
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name))
+            {
+                return Err(SimError::new(
+                    409,
+                    "ErrorFolderExists",
+                    "A folder with the specified name already exists.",
+                ));
             }
             let id = new_id("AAMkAGF");
             let parent = mb.contact_folders[0].parent.clone();
@@ -763,12 +939,22 @@ impl GraphSim {
 
     /// All contacts in all folders, with all extended properties.
     pub fn contacts(&self, email: &str) -> Vec<Value> {
-        self.with_mailbox(email, |mb| mb.contacts.values().map(|c| c.render(&ExpandExt::All)).collect())
-            .unwrap_or_default()
+        self.with_mailbox(email, |mb| {
+            mb.contacts
+                .values()
+                .map(|c| c.render(&ExpandExt::All))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Creates a contact in a folder (id or name; `None` = the default "Contacts").
-    pub fn create_contact(&self, email: &str, folder: Option<&str>, contact: Value) -> Result<String, SimError> {
+    pub fn create_contact(
+        &self,
+        email: &str,
+        folder: Option<&str>,
+        contact: Value,
+    ) -> Result<String, SimError> {
         self.with_mailbox(email, |mb| {
             let fid = match folder {
                 None => mb.contact_folders[0].id.clone(),
@@ -786,7 +972,12 @@ impl GraphSim {
     /// Puts a message into a mail folder (`inbox`, `sentitems` or a folder id). The body is a
     /// Graph message (`subject`, `body`, `from`, `toRecipients`, `ccRecipients`, `sentDateTime`,
     /// `internetMessageId`, ...).
-    pub fn add_message(&self, email: &str, folder: &str, message: Value) -> Result<String, SimError> {
+    pub fn add_message(
+        &self,
+        email: &str,
+        folder: &str,
+        message: Value,
+    ) -> Result<String, SimError> {
         let (id, fid, ck) = self.with_mailbox(email, |mb| {
             let fid = mb
                 .folder_by_name_or_id(folder)
@@ -811,7 +1002,10 @@ impl GraphSim {
     /// Deletes a message.
     pub fn delete_message(&self, email: &str, id: &str) -> Result<(), SimError> {
         self.with_mailbox(email, |mb| {
-            mb.messages.remove(id).map(|_| ()).ok_or_else(|| SimError::not_found("message"))
+            mb.messages
+                .remove(id)
+                .map(|_| ())
+                .ok_or_else(|| SimError::not_found("message"))
         })?
     }
 
@@ -821,7 +1015,11 @@ impl GraphSim {
             let Some(fid) = mb.folder_by_name_or_id(folder).map(|f| f.id.clone()) else {
                 return vec![];
             };
-            mb.messages.values().filter(|m| m.folder_id == fid).map(|m| m.render()).collect()
+            mb.messages
+                .values()
+                .filter(|m| m.folder_id == fid)
+                .map(|m| m.render())
+                .collect()
         })
         .unwrap_or_default()
     }

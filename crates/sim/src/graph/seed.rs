@@ -67,27 +67,45 @@ impl GraphSim {
         let teppo = person("Teppo Testaaja", "teppo.testaaja@asiakas.fi");
         let liisa = person("Liisa Virtanen", "liisa.virtanen@asiakas.fi");
         let matti = person("Matti Korhonen", "matti.korhonen@rakennus-korhonen.fi");
-        ev(json!({"subject": "Asiakastapaaminen: Asiakas Oy", "body": {"contentType": "html", "content": "<p>Sopimuksen jatkosta ja hinnoittelusta.</p>"},
+        ev(
+            json!({"subject": "Asiakastapaaminen: Asiakas Oy", "body": {"contentType": "html", "content": "<p>Sopimuksen jatkosta ja hinnoittelusta.</p>"},
             "start": helsinki(d(-7), 10, 0), "end": helsinki(d(-7), 11, 0), "location": {"displayName": "Asiakas Oy, Mannerheimintie 12, Helsinki"},
-            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}], "categories": ["Asiakas"]}));
-        ev(json!({"subject": "Tarjouspalaveri", "body": {"contentType": "text", "content": "Käydään läpi tarjousluonnos."},
+            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}], "categories": ["Asiakas"]}),
+        );
+        ev(
+            json!({"subject": "Tarjouspalaveri", "body": {"contentType": "text", "content": "Käydään läpi tarjousluonnos."},
             "start": helsinki(d(-5), 13, 0), "end": helsinki(d(-5), 14, 30), "location": {"displayName": "Teams"},
-            "attendees": [{"type": "required", "emailAddress": liisa["emailAddress"].clone()}]}));
-        let private_id = ev(json!({"subject": "Lääkäri", "body": {"contentType": "text", "content": "Työterveyshuolto"},
-            "start": helsinki(d(1), 8, 0), "end": helsinki(d(1), 9, 0), "sensitivity": "private", "showAs": "oof"}));
-        ev(json!({"subject": "Työmaakatselmus Espoossa", "start": helsinki(d(2), 9, 30), "end": helsinki(d(2), 11, 0),
-            "location": {"displayName": "Keilaranta 5, Espoo"}, "attendees": [{"type": "required", "emailAddress": matti["emailAddress"].clone()}]}));
-        let all_day = ev(json!({"subject": "Messut: Rakentaminen 2026", "isAllDay": true,
+            "attendees": [{"type": "required", "emailAddress": liisa["emailAddress"].clone()}]}),
+        );
+        let private_id = ev(
+            json!({"subject": "Lääkäri", "body": {"contentType": "text", "content": "Työterveyshuolto"},
+            "start": helsinki(d(1), 8, 0), "end": helsinki(d(1), 9, 0), "sensitivity": "private", "showAs": "oof"}),
+        );
+        ev(
+            json!({"subject": "Työmaakatselmus Espoossa", "start": helsinki(d(2), 9, 30), "end": helsinki(d(2), 11, 0),
+            "location": {"displayName": "Keilaranta 5, Espoo"}, "attendees": [{"type": "required", "emailAddress": matti["emailAddress"].clone()}]}),
+        );
+        let all_day = ev(
+            json!({"subject": "Messut: Rakentaminen 2026", "isAllDay": true,
             "start": {"dateTime": format!("{}T00:00:00", d(3)), "timeZone": "Europe/Helsinki"},
-            "end": {"dateTime": format!("{}T00:00:00", d(4)), "timeZone": "Europe/Helsinki"}, "showAs": "free", "location": {"displayName": "Messukeskus"}}));
-        ev(json!({"subject": "Sopimusneuvottelu", "start": helsinki(d(8), 14, 0), "end": helsinki(d(8), 15, 0),
-            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}, {"type": "optional", "emailAddress": liisa["emailAddress"].clone()}]}));
-        ev(json!({"subject": "Lounas Liisan kanssa", "start": helsinki(d(10), 11, 30), "end": helsinki(d(10), 12, 30), "location": {"displayName": "Ravintola Savoy"}}));
-        ev(json!({"subject": "Kvartaalikatsaus", "start": helsinki(d(16), 9, 0), "end": helsinki(d(16), 10, 0), "importance": "high"}));
-        let master = ev(json!({"subject": "Viikkopalaveri", "body": {"contentType": "text", "content": "Myyntitiimin viikkopalaveri."},
+            "end": {"dateTime": format!("{}T00:00:00", d(4)), "timeZone": "Europe/Helsinki"}, "showAs": "free", "location": {"displayName": "Messukeskus"}}),
+        );
+        ev(
+            json!({"subject": "Sopimusneuvottelu", "start": helsinki(d(8), 14, 0), "end": helsinki(d(8), 15, 0),
+            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}, {"type": "optional", "emailAddress": liisa["emailAddress"].clone()}]}),
+        );
+        ev(
+            json!({"subject": "Lounas Liisan kanssa", "start": helsinki(d(10), 11, 30), "end": helsinki(d(10), 12, 30), "location": {"displayName": "Ravintola Savoy"}}),
+        );
+        ev(
+            json!({"subject": "Kvartaalikatsaus", "start": helsinki(d(16), 9, 0), "end": helsinki(d(16), 10, 0), "importance": "high"}),
+        );
+        let master = ev(
+            json!({"subject": "Viikkopalaveri", "body": {"contentType": "text", "content": "Myyntitiimin viikkopalaveri."},
             "start": helsinki(d(-14), 9, 0), "end": helsinki(d(-14), 9, 30), "location": {"displayName": "Neuvotteluhuone Kuusi"},
             "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "monday"},
-                           "range": {"type": "endDate", "startDate": d(-14).to_string(), "endDate": d(42).to_string(), "recurrenceTimeZone": "Europe/Helsinki"}}}));
+                           "range": {"type": "endDate", "startDate": d(-14).to_string(), "endDate": d(42).to_string(), "recurrenceTimeZone": "Europe/Helsinki"}}}),
+        );
         debug_assert_eq!(d(0).weekday(), Weekday::Mon);
         // The user moved one occurrence and cancelled another.
         let occ_moved = super::model::occurrence_id(&master, d(7));
@@ -97,30 +115,48 @@ impl GraphSim {
         self.delete_event(email, &occ_cancelled).expect("cancel");
         let _ = self.create_contact(email, None, json!({"givenName": "Teppo", "surname": "Testaaja", "companyName": "Asiakas Oy",
             "emailAddresses": [{"name": "Teppo Testaaja", "address": "teppo.testaaja@asiakas.fi"}], "businessPhones": ["+358 40 123 4567"]}));
-        let _ = self.create_contact(email, None, json!({"givenName": "Äiti", "surname": "Meikäläinen",
-            "emailAddresses": [{"name": "Äiti", "address": "aiti@koti.fi"}]}));
+        let _ = self.create_contact(
+            email,
+            None,
+            json!({"givenName": "Äiti", "surname": "Meikäläinen",
+            "emailAddresses": [{"name": "Äiti", "address": "aiti@koti.fi"}]}),
+        );
         let me = person("Maija Meikäläinen", email);
         let mut msgs = vec![];
         let now = Utc::now();
         let mut msg = |folder: &str, body: serde_json::Value| {
             msgs.push(self.add_message(email, folder, body).expect("demo message"));
         };
-        msg("inbox", json!({"subject": "Tarjouspyyntö: huoltosopimus", "from": teppo, "sender": teppo, "toRecipients": [me],
+        msg(
+            "inbox",
+            json!({"subject": "Tarjouspyyntö: huoltosopimus", "from": teppo, "sender": teppo, "toRecipients": [me],
             "body": {"contentType": "html", "content": "<p>Hei Maija,</p><p>voisitteko lähettää tarjouksen huoltosopimuksesta ensi vuodelle?</p><p>Terveisin<br>Teppo</p>"},
-            "sentDateTime": super::model::fmt_utc(now - Duration::days(6)), "internetMessageId": "<CAF1a2b3c4@asiakas.fi>"}));
-        msg("sentitems", json!({"subject": "RE: Tarjouspyyntö: huoltosopimus", "from": me, "sender": me, "toRecipients": [teppo], "ccRecipients": [liisa],
+            "sentDateTime": super::model::fmt_utc(now - Duration::days(6)), "internetMessageId": "<CAF1a2b3c4@asiakas.fi>"}),
+        );
+        msg(
+            "sentitems",
+            json!({"subject": "RE: Tarjouspyyntö: huoltosopimus", "from": me, "sender": me, "toRecipients": [teppo], "ccRecipients": [liisa],
             "body": {"contentType": "html", "content": "<p>Hei Teppo,</p><p>tarjous liitteenä. Palataan asiaan torstain palaverissa.</p><p>Ystävällisin terveisin<br>Maija</p>"},
-            "sentDateTime": super::model::fmt_utc(now - Duration::days(5)), "internetMessageId": "<DB6PR0301MB@esimerkki.fi>"}));
-        msg("inbox", json!({"subject": "Pöytäkirja 12.3.", "from": liisa, "sender": liisa, "toRecipients": [me],
+            "sentDateTime": super::model::fmt_utc(now - Duration::days(5)), "internetMessageId": "<DB6PR0301MB@esimerkki.fi>"}),
+        );
+        msg(
+            "inbox",
+            json!({"subject": "Pöytäkirja 12.3.", "from": liisa, "sender": liisa, "toRecipients": [me],
             "body": {"contentType": "text", "content": "Liitteenä eilisen palaverin pöytäkirja. t. Liisa"},
-            "sentDateTime": super::model::fmt_utc(now - Duration::days(2)), "internetMessageId": "<a81f0e@asiakas.fi>"}));
+            "sentDateTime": super::model::fmt_utc(now - Duration::days(2)), "internetMessageId": "<a81f0e@asiakas.fi>"}),
+        );
         DemoMailbox {
             email: info.email.clone(),
             display_name: info.display_name.clone(),
             time_zone: info.time_zone.clone(),
             user_id: info.user_id.clone(),
             tenant_id: info.tenant_id.clone(),
-            calendar_id: info.calendars.iter().find(|c| c.2).map(|c| c.0.clone()).unwrap_or_default(),
+            calendar_id: info
+                .calendars
+                .iter()
+                .find(|c| c.2)
+                .map(|c| c.0.clone())
+                .unwrap_or_default(),
             event_ids: ids,
             private_event_id: private_id,
             all_day_event_id: all_day,
