@@ -139,13 +139,14 @@ async fn the_worker_runs_every_due_job_and_stores_the_handlers_next_run() {
     });
     let metrics = Metrics::new();
     let worker = Worker::spawn(f.queue.clone(), handler, config(), metrics.clone());
-    eventually("all ten jobs scheduled an hour ahead", || {
+    eventually("all ten jobs scheduled an hour ahead", || async {
         count(
             &f.pool,
             "SELECT count(*) FROM jobs
              WHERE run_at > now() + interval '59 minutes' AND locked_until IS NULL",
         )
-        .map_eq(10)
+        .await
+            == 10
     })
     .await;
     let report = worker.shutdown().await;
@@ -171,8 +172,8 @@ async fn a_failing_run_is_retried_after_backoff_with_its_error_recorded() {
         }
     });
     let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
-    eventually("the failure recorded", || {
-        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").map_eq(1)
+    eventually("the failure recorded", || async {
+        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").await == 1
     })
     .await;
     let report = worker.shutdown().await;
@@ -198,8 +199,8 @@ async fn a_panicking_handler_counts_as_a_failure_without_leaking_the_panic_messa
         Ok(JobOutcome::run_again_in(HOUR))
     });
     let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
-    eventually("the panic recorded as a failure", || {
-        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").map_eq(1)
+    eventually("the panic recorded as a failure", || async {
+        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").await == 1
     })
     .await;
     let report = worker.shutdown().await;
@@ -229,12 +230,13 @@ async fn heartbeats_keep_a_run_leased_well_past_its_initial_lease() {
         Ok(JobOutcome::run_again_in(HOUR))
     });
     let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
-    eventually("the job claimed", || {
+    eventually("the job claimed", || async {
         count(
             &f.pool,
             "SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL",
         )
-        .map_eq(1)
+        .await
+            == 1
     })
     .await;
     let first_lease: DateTime<Utc> =
@@ -347,6 +349,71 @@ async fn a_run_whose_lease_is_taken_over_is_stopped() {
 }
 
 #[tokio::test]
+async fn a_run_that_cannot_renew_its_lease_stops_working_before_the_lease_expires() {
+    let f = fixture().await;
+    pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE kind = 'crm_to_outlook'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    // Every heartbeat fails with a database error (as when the database is unreachable); claims and
+    // completions still work.
+    sqlx::raw_sql(
+        "CREATE TABLE alive (at TIMESTAMPTZ NOT NULL);
+         CREATE FUNCTION refuse_heartbeat() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'heartbeat refused by the test'; END $$;
+         CREATE TRIGGER refuse_heartbeat BEFORE UPDATE ON jobs FOR EACH ROW
+         WHEN (OLD.lease_id = NEW.lease_id AND NEW.locked_until > OLD.locked_until)
+         EXECUTE FUNCTION refuse_heartbeat();",
+    )
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let handler = FnHandler({
+        let (pool, dropped) = (f.pool.clone(), dropped.clone());
+        move |_job| {
+            let (pool, dropped) = (pool.clone(), dropped.clone());
+            async move {
+                let _guard = SetOnDrop(dropped);
+                // Work that leaves a trace in database time, until stopped.
+                loop {
+                    sqlx::query("INSERT INTO alive VALUES (clock_timestamp())")
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("the run was stopped", || {
+        let dropped = dropped.load(Ordering::SeqCst);
+        async move { dropped }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!((report.lease_lost, report.completed), (1, 0));
+    let (last_work, lease_end): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "SELECT (SELECT max(at) FROM alive), locked_until FROM jobs WHERE kind = 'outlook_to_crm'",
+    )
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    assert!(
+        last_work < lease_end,
+        "the handler worked until {last_work}, after its lease ended at {lease_end}"
+    );
+}
+
+#[tokio::test]
 async fn no_more_jobs_run_at_once_than_the_concurrency_limit() {
     let f = fixture().await;
     for _ in 0..10 {
@@ -372,12 +439,13 @@ async fn no_more_jobs_run_at_once_than_the_concurrency_limit() {
         ..config()
     };
     let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
-    eventually("all twenty jobs ran", || {
+    eventually("all twenty jobs ran", || async {
         count(
             &f.pool,
             "SELECT count(*) FROM jobs WHERE run_at > now() + interval '59 minutes'",
         )
-        .map_eq(20)
+        .await
+            == 20
     })
     .await;
     let report = worker.shutdown().await;
@@ -415,13 +483,14 @@ async fn an_enqueue_on_another_connection_wakes_an_idle_worker_through_notify() 
         ..config()
     };
     let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
-    eventually("the worker listening", || {
+    eventually("the worker listening", || async {
         count(
             &f.pool,
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database() AND query LIKE 'LISTEN%'",
         )
-        .map_eq(1)
+        .await
+            == 1
     })
     .await;
     let other_process = JobQueue::new(f.pool.clone());
@@ -549,15 +618,4 @@ async fn dropping_the_handle_stops_the_worker() {
         .await,
         0
     );
-}
-
-/// `count(..).map_eq(n)`: a future resolving to whether the count is `n`.
-trait MapEq {
-    fn map_eq(self, expected: i64) -> impl Future<Output = bool>;
-}
-
-impl<F: Future<Output = i64>> MapEq for F {
-    fn map_eq(self, expected: i64) -> impl Future<Output = bool> {
-        async move { self.await == expected }
-    }
 }

@@ -30,8 +30,8 @@ const CHILD_TEST: &str = "worker_child_process";
 const PAIRINGS: usize = 50;
 const LEASE: Duration = Duration::from_secs(2);
 
-/// Records each run in `worker_runs` and sleeps a little in between, so runs overlap across processes
-/// and a kill lands mid-run.
+/// Records each run in `worker_runs` and sleeps in between, so runs of different jobs overlap across
+/// processes and a kill lands mid-run.
 struct RecordingHandler {
     pool: PgPool,
     process: String,
@@ -51,7 +51,13 @@ impl JobHandler for RecordingHandler {
         .await
         .map_err(err)?;
         let (_, random) = Uuid::new_v4().as_u64_pair();
-        tokio::time::sleep(Duration::from_millis(100 + random % 300)).await;
+        // Mostly short runs; one in ten outlasts the lease, so only heartbeats keep it exclusive.
+        let sleep = if random % 10 == 0 {
+            LEASE + LEASE / 4
+        } else {
+            Duration::from_millis(100 + random % 300)
+        };
+        tokio::time::sleep(sleep).await;
         sqlx::query("UPDATE worker_runs SET ended_at = clock_timestamp() WHERE id = $1")
             .bind(run)
             .execute(&self.pool)
@@ -360,6 +366,14 @@ async fn worker_processes_share_all_pairings_never_overlap_a_job_and_take_over_a
     );
 
     assert_no_overlap(&all, killed_at);
+    let outlasted_lease = all
+        .iter()
+        .filter(|r| r.ended_at.is_some_and(|e| e > r.started_at + LEASE))
+        .count();
+    assert!(
+        outlasted_lease > 0,
+        "some runs outlasted the lease on heartbeats alone"
+    );
 
     let unfinished_survivors: Vec<&Run> = all
         .iter()
