@@ -173,7 +173,11 @@ async fn serve(total: usize) {
     // Serve until the parent closes our stdin.
     tokio::task::spawn_blocking(|| {
         let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
     })
     .await
     .expect("stdin watcher");
@@ -199,7 +203,14 @@ fn first_line(child: &mut std::process::Child) -> String {
 
 /// Row mode: run one scenario against the simulator at `base` and print the row as
 /// `ROW <records> <requests> <elapsed_ms> <peak_kib or ->`.
-async fn row(scenario: &str, page_size: u32, limit: usize, base: &str, api_key: &str, first_id: i64) {
+async fn row(
+    scenario: &str,
+    page_size: u32,
+    limit: usize,
+    base: &str,
+    api_key: &str,
+    first_id: i64,
+) {
     let remote = Remote {
         base: base.to_owned(),
         http: reqwest::Client::new(),
@@ -215,7 +226,9 @@ async fn row(scenario: &str, page_size: u32, limit: usize, base: &str, api_key: 
     .expect("client");
     let s = client.login("demo", "demo").await.expect("login");
     // Warm up the connection and the runtime so they are not counted.
-    let _ = s.list_page("activities", &ListQuery::new().page_size(1), 1).await;
+    let _ = s
+        .list_page("activities", &ListQuery::new().page_size(1), 1)
+        .await;
     let last_id = first_id + i64::try_from(limit).expect("fits") - 1;
     let q = ListQuery::new()
         .filter(Filter::begins_with("subject", "Asiakaskäynti"))
@@ -266,7 +279,8 @@ async fn row(scenario: &str, page_size: u32, limit: usize, base: &str, api_key: 
         r.records,
         r.requests,
         r.elapsed.as_millis(),
-        r.peak_growth_kib.map_or_else(|| "-".to_owned(), |k| k.to_string())
+        r.peak_growth_kib
+            .map_or_else(|| "-".to_owned(), |k| k.to_string())
     );
 }
 
@@ -297,8 +311,18 @@ async fn main() {
         ("stream", "stream", 100, total / 10),
         ("stream", "stream", 100, total),
         ("stream", "stream", 500, total),
-        ("collected into a Vec (not streaming)", "collect", 100, total),
-        ("change listing, first sync (streamed)", "changes", 100, total),
+        (
+            "collected into a Vec (not streaming)",
+            "collect",
+            100,
+            total,
+        ),
+        (
+            "change listing, first sync (streamed)",
+            "changes",
+            100,
+            total,
+        ),
         ("idle change cycle", "idle", 100, total),
     ];
     println!("| scenario | records | page size | requests | elapsed | peak RSS growth |");
@@ -320,7 +344,10 @@ async fn main() {
         let peak = f[4]
             .parse::<f64>()
             .map_or_else(|_| "n/a".to_owned(), |k| format!("{:.1} MiB", k / 1024.0));
-        println!("| {label} | {} | {page} | {} | {} ms | {peak} |", f[1], f[2], f[3]);
+        println!(
+            "| {label} | {} | {page} | {} | {} ms | {peak} |",
+            f[1], f[2], f[3]
+        );
     }
     drop(sim.stdin.take());
     let _ = sim.wait();

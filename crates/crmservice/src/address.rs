@@ -43,12 +43,16 @@ impl CrmAddress {
             return Err(invalid("the address has no host name"));
         }
         // A bare word without dots (other than localhost) is almost always a typo, not a CRM.
-        let is_ip = url.host().is_some_and(|h| !matches!(h, url::Host::Domain(_)));
+        let is_ip = url
+            .host()
+            .is_some_and(|h| !matches!(h, url::Host::Domain(_)));
         if !is_ip && host != "localhost" && !host.contains('.') {
             return Err(invalid("the host name is incomplete"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("the address must not contain a user name or password"));
+            return Err(invalid(
+                "the address must not contain a user name or password",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(invalid("the address must not contain ? or #"));
@@ -126,11 +130,15 @@ mod tests {
             "http://localhost:8081"
         );
         assert_eq!(
-            CrmAddress::parse("http://127.0.0.1:9/").unwrap().api_url("activities"),
+            CrmAddress::parse("http://127.0.0.1:9/")
+                .unwrap()
+                .api_url("activities"),
             "http://127.0.0.1:9/api/v1/activities"
         );
         assert_eq!(
-            CrmAddress::parse("crm.example.fi/yritys/").unwrap().as_str(),
+            CrmAddress::parse("crm.example.fi/yritys/")
+                .unwrap()
+                .as_str(),
             "https://crm.example.fi/yritys"
         );
     }
@@ -148,7 +156,10 @@ mod tests {
             "crm.example.fi/?x=1",
         ] {
             let err = CrmAddress::parse(bad).unwrap_err();
-            assert!(matches!(err, Error::InvalidAddress { .. }), "{bad:?}: {err:?}");
+            assert!(
+                matches!(err, Error::InvalidAddress { .. }),
+                "{bad:?}: {err:?}"
+            );
         }
     }
 }

@@ -159,6 +159,9 @@ mod tests {
     fn strip_marker_removes_only_marker_lines() {
         let d = format!("Agenda\n- hinnat\n\n{}", marker("abc-123"));
         assert_eq!(strip_marker(&d), "Agenda\n- hinnat");
-        assert_eq!(strip_marker("[outlook-sync is mentioned]"), "[outlook-sync is mentioned]");
+        assert_eq!(
+            strip_marker("[outlook-sync is mentioned]"),
+            "[outlook-sync is mentioned]"
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono_tz::Tz;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderMap, RETRY_AFTER,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock, Semaphore};
@@ -233,10 +235,9 @@ impl CrmClient {
             Err(f) => return Err(map_failure(f, None)),
         };
         let v = resp.json()?;
-        let links = v
-            .get("links")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Error::Protocol("GET / has no links; is this a CRM-service address?".into()))?;
+        let links = v.get("links").and_then(Value::as_object).ok_or_else(|| {
+            Error::Protocol("GET / has no links; is this a CRM-service address?".into())
+        })?;
         Ok(links
             .keys()
             .filter(|k| *k != "self" && *k != "meta")
@@ -321,7 +322,11 @@ impl CrmClient {
         bearer: &str,
     ) -> Result<std::result::Result<ApiResponse, Failure>> {
         let inner = &self.inner;
-        let _permit = inner.permits.acquire().await.expect("semaphore never closed");
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let url = inner.address.api_url(&req.path);
         let mut rb = inner
             .http
@@ -607,7 +612,8 @@ mod tests {
     fn secrets_never_print() {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "Secret(***)");
-        let c = CrmClient::new(CrmAddress::parse("crm.example.fi").unwrap(), "crm_key_123").unwrap();
+        let c =
+            CrmClient::new(CrmAddress::parse("crm.example.fi").unwrap(), "crm_key_123").unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("crm_key_123"), "{dbg}");
         let sess = c.resume("tok_abc");
@@ -622,7 +628,10 @@ mod tests {
         let later = chrono::Utc::now() + chrono::Duration::seconds(120);
         h.insert(RETRY_AFTER, later.to_rfc2822().parse().unwrap());
         let d = retry_after(&h).unwrap();
-        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -632,7 +641,10 @@ mod tests {
             let d = backoff(base, attempt);
             let nominal = 100.0 * f64::from(1u32 << attempt);
             let ms = d.as_secs_f64() * 1000.0;
-            assert!(ms >= nominal * 0.75 && ms <= nominal * 1.25, "{attempt}: {ms}");
+            assert!(
+                ms >= nominal * 0.75 && ms <= nominal * 1.25,
+                "{attempt}: {ms}"
+            );
         }
     }
 

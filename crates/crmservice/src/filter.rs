@@ -306,7 +306,10 @@ impl Filter {
     pub fn nor(parts: impl IntoIterator<Item = Filter>) -> Self {
         Filter::Nor(parts.into_iter().collect())
     }
-    #[expect(clippy::should_implement_trait, reason = "mirrors the $not operator name")]
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "mirrors the $not operator name"
+    )]
     pub fn not(inner: Filter) -> Self {
         Filter::Not(Box::new(inner))
     }
@@ -336,7 +339,9 @@ impl Filter {
                     CmpOp::Lte => "$lte",
                 };
                 if *value == FilterValue::Null && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                    return Err(Error::InvalidFilter(format!("{name} cannot compare {field} with null")));
+                    return Err(Error::InvalidFilter(format!(
+                        "{name} cannot compare {field} with null"
+                    )));
                 }
                 json!({ name: [field, value.to_json()] })
             }
@@ -348,7 +353,9 @@ impl Filter {
                 check_field(field)?;
                 let name = if *negated { "$nin" } else { "$in" };
                 if values.is_empty() {
-                    return Err(Error::InvalidFilter(format!("{name} on {field} needs at least one value")));
+                    return Err(Error::InvalidFilter(format!(
+                        "{name} on {field} needs at least one value"
+                    )));
                 }
                 let vals: Vec<Value> = values.iter().map(FilterValue::to_json).collect();
                 json!({ name: [field, vals] })
@@ -362,7 +369,9 @@ impl Filter {
                 check_field(field)?;
                 let name = if *negated { "$not.between" } else { "$between" };
                 if *low == FilterValue::Null || *high == FilterValue::Null {
-                    return Err(Error::InvalidFilter(format!("{name} bounds cannot be null")));
+                    return Err(Error::InvalidFilter(format!(
+                        "{name} bounds cannot be null"
+                    )));
                 }
                 json!({ name: [field, low.to_json(), high.to_json()] })
             }
@@ -398,7 +407,9 @@ impl Filter {
 
 fn list(op: &str, parts: &[Filter]) -> Result<Vec<Value>, Error> {
     if parts.is_empty() {
-        return Err(Error::InvalidFilter(format!("{op} needs at least one expression")));
+        return Err(Error::InvalidFilter(format!(
+            "{op} needs at least one expression"
+        )));
     }
     parts.iter().map(Filter::to_json).collect()
 }
@@ -444,23 +455,47 @@ mod tests {
     #[test]
     fn every_operator_has_its_wire_name_and_arity() {
         let cases = [
-            (Filter::ne("status", "Valmis"), json!({"$ne": ["status", "Valmis"]})),
-            (Filter::none_of("id", [1, 2]), json!({"$nin": ["id", [1, 2]]})),
+            (
+                Filter::ne("status", "Valmis"),
+                json!({"$ne": ["status", "Valmis"]}),
+            ),
+            (
+                Filter::none_of("id", [1, 2]),
+                json!({"$nin": ["id", [1, 2]]}),
+            ),
             (
                 Filter::not_between("id", 1, 9),
                 json!({"$not.between": ["id", 1, 9]}),
             ),
-            (Filter::is_null("end_date"), json!({"$is.null": ["end_date"]})),
-            (Filter::not_null("end_date"), json!({"$not.null": ["end_date"]})),
-            (Filter::begins_with("name", "Ko"), json!({"$beg": ["name", "Ko"]})),
-            (Filter::ends_with("name", "Oy"), json!({"$end": ["name", "Oy"]})),
-            (Filter::contains("name", "ne"), json!({"$cts": ["name", "ne"]})),
+            (
+                Filter::is_null("end_date"),
+                json!({"$is.null": ["end_date"]}),
+            ),
+            (
+                Filter::not_null("end_date"),
+                json!({"$not.null": ["end_date"]}),
+            ),
+            (
+                Filter::begins_with("name", "Ko"),
+                json!({"$beg": ["name", "Ko"]}),
+            ),
+            (
+                Filter::ends_with("name", "Oy"),
+                json!({"$end": ["name", "Oy"]}),
+            ),
+            (
+                Filter::contains("name", "ne"),
+                json!({"$cts": ["name", "ne"]}),
+            ),
             (
                 Filter::not_contains("name", "ne"),
                 json!({"$not.cts": ["name", "ne"]}),
             ),
             (Filter::like("name", "K%"), json!({"$like": ["name", "K%"]})),
-            (Filter::regex("name", "^K"), json!({"$regex": ["name", "^K"]})),
+            (
+                Filter::regex("name", "^K"),
+                json!({"$regex": ["name", "^K"]}),
+            ),
             (
                 Filter::not(Filter::eq("account.name", "X")),
                 json!({"$not": {"$eq": ["account.name", "X"]}}),

@@ -47,7 +47,9 @@ impl RawResource {
                         .iter()
                         .filter_map(|i| i.get("id").and_then(id_string))
                         .collect(),
-                    Some(Value::Object(one)) => one.get("id").and_then(id_string).into_iter().collect(),
+                    Some(Value::Object(one)) => {
+                        one.get("id").and_then(id_string).into_iter().collect()
+                    }
                     _ => Vec::new(),
                 };
                 relationships.insert(name, ids);
@@ -541,9 +543,9 @@ pub struct Potential {
 
 impl Potential {
     pub fn is_open(&self) -> bool {
-        self.status.as_deref().is_none_or(|s| {
-            s.is_empty() || assumed::POTENTIAL_OPEN_STATUSES.contains(&s)
-        })
+        self.status
+            .as_deref()
+            .is_none_or(|s| s.is_empty() || assumed::POTENTIAL_OPEN_STATUSES.contains(&s))
     }
 }
 
@@ -691,7 +693,10 @@ pub struct Schema {
 impl Schema {
     pub(crate) fn from_json(module: &str, v: &Value) -> Result<Self, Error> {
         // Some deployments wrap the description in `data`; accept both.
-        let v = v.get("data").filter(|d| d.get("attributes").is_some()).unwrap_or(v);
+        let v = v
+            .get("data")
+            .filter(|d| d.get("attributes").is_some())
+            .unwrap_or(v);
         let attrs = v
             .get("attributes")
             .and_then(Value::as_object)

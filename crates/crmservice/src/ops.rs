@@ -172,7 +172,10 @@ impl Session {
     /// The activity created with marker `key`, if any (the lowest id if the marker was copied).
     pub async fn find_activity_by_marker(&self, key: &str) -> Result<Option<Activity>> {
         let q = ListQuery::new()
-            .filter(Filter::contains(assumed::MARKER_FIELD, &assumed::marker(key)))
+            .filter(Filter::contains(
+                assumed::MARKER_FIELD,
+                &assumed::marker(key),
+            ))
             .sort_asc("id")
             .page_size(10);
         let page = self.list_page("activities", &q, 1).await?;
@@ -302,11 +305,7 @@ impl Session {
             .activity_changes(since, overlap, scope)
             .try_collect()
             .await?;
-        let watermark = activities
-            .iter()
-            .map(|a| a.updated_at)
-            .max()
-            .max(since);
+        let watermark = activities.iter().map(|a| a.updated_at).max().max(since);
         Ok(ChangeSet {
             activities,
             watermark,
@@ -340,15 +339,23 @@ impl Session {
     ) -> Result<Vec<PicklistEntry>> {
         let q = ListQuery::new()
             .filter(Filter::and([
-                Filter::eq(&format!("picklist.{}", assumed::PICKLIST_MODULE_FIELD), module),
-                Filter::eq(&format!("picklist.{}", assumed::PICKLIST_FIELD_FIELD), field),
+                Filter::eq(
+                    &format!("picklist.{}", assumed::PICKLIST_MODULE_FIELD),
+                    module,
+                ),
+                Filter::eq(
+                    &format!("picklist.{}", assumed::PICKLIST_FIELD_FIELD),
+                    field,
+                ),
             ]))
             .sort_asc(assumed::PICKLIST_VALUE_POSITION)
             .sort_asc("id");
         let values: Vec<RawResource> = self.list_raw("picklist_values", &q).try_collect().await?;
         let values: Vec<RawResource> = values
             .into_iter()
-            .filter(|v| v.attributes.get(assumed::PICKLIST_VALUE_ACTIVE) != Some(&Value::Bool(false)))
+            .filter(|v| {
+                v.attributes.get(assumed::PICKLIST_VALUE_ACTIVE) != Some(&Value::Bool(false))
+            })
             .collect();
         if values.is_empty() {
             return Ok(Vec::new());
@@ -360,11 +367,16 @@ impl Session {
         let names: HashMap<String, String> = self
             .list_raw("picklist_value_translations", &tq)
             .try_filter_map(|t| async move {
-                let vid = t
+                let vid = t.attributes.get("picklist_value_id").and_then(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| v.as_i64().map(|i| i.to_string()))
+                });
+                let name = t
                     .attributes
-                    .get("picklist_value_id")
-                    .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|i| i.to_string())));
-                let name = t.attributes.get("name").and_then(Value::as_str).map(str::to_owned);
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 Ok(vid.zip(name))
             })
             .try_collect()
@@ -398,7 +410,8 @@ impl Session {
 
     /// Activity statuses (`activities.status`, assumed) named in `lang`.
     pub async fn activity_statuses(&self, lang: Language) -> Result<Vec<PicklistEntry>> {
-        self.picklist("activities", assumed::ACTIVITY_STATUS, lang).await
+        self.picklist("activities", assumed::ACTIVITY_STATUS, lang)
+            .await
     }
 
     // ----- relation search for the task pane -----
@@ -416,13 +429,23 @@ impl Session {
     }
 
     /// Accounts whose name starts with / contains `text` (case-insensitive), by name.
-    pub async fn search_accounts(&self, text: &str, mode: Match, limit: u32) -> Result<Vec<Account>> {
+    pub async fn search_accounts(
+        &self,
+        text: &str,
+        mode: Match,
+        limit: u32,
+    ) -> Result<Vec<Account>> {
         self.search(text_filter(&["name"], text, mode)?, "name", limit)
             .await
     }
 
     /// Contacts matching every word of `text` in first name, last name or email ("matti vir").
-    pub async fn search_contacts(&self, text: &str, mode: Match, limit: u32) -> Result<Vec<Contact>> {
+    pub async fn search_contacts(
+        &self,
+        text: &str,
+        mode: Match,
+        limit: u32,
+    ) -> Result<Vec<Contact>> {
         self.search(
             text_filter(&["first_name", "last_name", "email"], text, mode)?,
             "last_name",
@@ -453,7 +476,12 @@ impl Session {
     }
 
     /// Projects whose name matches `text`.
-    pub async fn search_projects(&self, text: &str, mode: Match, limit: u32) -> Result<Vec<Project>> {
+    pub async fn search_projects(
+        &self,
+        text: &str,
+        mode: Match,
+        limit: u32,
+    ) -> Result<Vec<Project>> {
         self.search(
             text_filter(&[assumed::PROJECT_NAME], text, mode)?,
             assumed::PROJECT_NAME,
@@ -500,7 +528,11 @@ impl Session {
     /// `POST /emails`. Prefer [`Session::save_email_once`], which deduplicates on the message id.
     pub async fn create_email(&self, new: &NewEmail) -> Result<Email> {
         let v = self
-            .call(ApiRequest::with_body(Method::POST, "emails", new.to_body(self.tz())))
+            .call(ApiRequest::with_body(
+                Method::POST,
+                "emails",
+                new.to_body(self.tz()),
+            ))
             .await?
             .json()?;
         Email::from_raw(self.resource(v)?, self.tz())
@@ -551,8 +583,13 @@ impl Session {
                 max: assumed::MAX_FILE_BYTES,
             });
         }
-        let req = Session::file_request(format!("{module}/{id}/files"), bytes, content_type, filename)
-            .record(module, id);
+        let req = Session::file_request(
+            format!("{module}/{id}/files"),
+            bytes,
+            content_type,
+            filename,
+        )
+        .record(module, id);
         let v = self.call(req).await?.json()?;
         let r = self.resource(v)?;
         Ok(StoredFile {
@@ -562,7 +599,11 @@ impl Session {
                 .and_then(Value::as_str)
                 .unwrap_or(filename)
                 .to_owned(),
-            size: r.attributes.get("size").and_then(Value::as_u64).unwrap_or(0),
+            size: r
+                .attributes
+                .get("size")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
             id: r.id,
         })
     }

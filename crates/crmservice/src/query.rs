@@ -47,7 +47,11 @@ impl ListQuery {
     }
 
     /// Only these fields of `module` in the answer (the id is always there).
-    pub fn fields<S: AsRef<str>>(mut self, module: &str, fields: impl IntoIterator<Item = S>) -> Self {
+    pub fn fields<S: AsRef<str>>(
+        mut self,
+        module: &str,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.fields.push((
             module.to_owned(),
             fields.into_iter().map(|s| s.as_ref().to_owned()).collect(),
@@ -149,9 +153,7 @@ impl Session {
     /// One page of `module`.
     pub async fn list_page(&self, module: &str, query: &ListQuery, page: u32) -> Result<Page> {
         let params = query.params(page, self.client.inner.config.page_size)?;
-        let v = self
-            .get_json(ApiRequest::get(module).query(params))
-            .await?;
+        let v = self.get_json(ApiRequest::get(module).query(params)).await?;
         Page::from_json(v, page)
     }
 

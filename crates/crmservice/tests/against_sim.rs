@@ -121,7 +121,9 @@ async fn wrong_api_key_wrong_password_and_locked_user_are_told_apart() {
 async fn a_user_locked_after_login_gets_locked_user_not_forbidden() {
     let env = Env::start().await;
     let s = env.session().await;
-    env.sim.set_user_locked(env.company(), "demo", true).unwrap();
+    env.sim
+        .set_user_locked(env.company(), "demo", true)
+        .unwrap();
     let e = s.current_user().await.unwrap_err();
     assert!(matches!(e, Error::LockedUser), "{e:?}");
 }
@@ -232,7 +234,13 @@ async fn refused_connection_is_unreachable_refused() {
     let c = CrmClient::with_config(addr, "k", cfg).unwrap();
     let e = c.login("demo", "demo").await.unwrap_err();
     assert!(
-        matches!(e, Error::Unreachable { kind: UnreachableKind::Refused, .. }),
+        matches!(
+            e,
+            Error::Unreachable {
+                kind: UnreachableKind::Refused,
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -240,11 +248,18 @@ async fn refused_connection_is_unreachable_refused() {
 #[tokio::test]
 async fn https_to_a_plain_http_server_is_a_tls_failure() {
     let env = Env::start().await;
-    let addr = CrmAddress::parse(&format!("https://127.0.0.1:{}", env.running.addr.port())).unwrap();
+    let addr =
+        CrmAddress::parse(&format!("https://127.0.0.1:{}", env.running.addr.port())).unwrap();
     let c = CrmClient::with_config(addr, env.demo.api_key.as_str(), Env::config()).unwrap();
     let e = c.login("demo", "demo").await.unwrap_err();
     assert!(
-        matches!(e, Error::Unreachable { kind: UnreachableKind::Tls, .. }),
+        matches!(
+            e,
+            Error::Unreachable {
+                kind: UnreachableKind::Tls,
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -255,7 +270,13 @@ async fn unknown_host_is_a_dns_failure() {
     let c = CrmClient::with_config(addr, "k", Env::config()).unwrap();
     let e = c.login("demo", "demo").await.unwrap_err();
     assert!(
-        matches!(e, Error::Unreachable { kind: UnreachableKind::Dns, .. }),
+        matches!(
+            e,
+            Error::Unreachable {
+                kind: UnreachableKind::Dns,
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -264,9 +285,8 @@ async fn unknown_host_is_a_dns_failure() {
 async fn slow_answer_is_a_timeout() {
     let env = Env::start().await;
     let s = env.session().await;
-    env.sim.inject_fault(
-        env.fault("GET", "/api/v1/user", FaultKind::Latency { ms: 1500 }),
-    );
+    env.sim
+        .inject_fault(env.fault("GET", "/api/v1/user", FaultKind::Latency { ms: 1500 }));
     let fast = env.client_with(ClientConfig {
         request_timeout: Duration::from_millis(300),
         max_retries: 0,
@@ -335,8 +355,12 @@ async fn post_is_never_retried_after_5xx_or_a_drop() {
     let s = env.session().await;
     let before = env.sim.count(env.company(), "activities");
     env.sim.inject_fault(
-        env.fault("POST", "/api/v1/activities", FaultKind::Status { status: 502 })
-            .times(1),
+        env.fault(
+            "POST",
+            "/api/v1/activities",
+            FaultKind::Status { status: 502 },
+        )
+        .times(1),
     );
     env.sim.reset_request_counts();
     let e = s.create_activity(&new_call("a")).await.unwrap_err();
@@ -359,16 +383,32 @@ async fn rate_limit_is_waited_out_on_get_and_reported_on_post() {
     let env = Env::start().await;
     let s = env.session().await;
     env.sim.inject_fault(
-        env.fault("GET", "/api/v1/user", FaultKind::RateLimited { retry_after_secs: 1 })
-            .times(1),
+        env.fault(
+            "GET",
+            "/api/v1/user",
+            FaultKind::RateLimited {
+                retry_after_secs: 1,
+            },
+        )
+        .times(1),
     );
     let t = Instant::now();
     assert!(s.current_user().await.is_ok());
-    assert!(t.elapsed() >= Duration::from_millis(950), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        t.elapsed()
+    );
 
     env.sim.inject_fault(
-        env.fault("POST", "/api/v1/activities", FaultKind::RateLimited { retry_after_secs: 7 })
-            .times(1),
+        env.fault(
+            "POST",
+            "/api/v1/activities",
+            FaultKind::RateLimited {
+                retry_after_secs: 7,
+            },
+        )
+        .times(1),
     );
     env.sim.reset_request_counts();
     let e = s.create_activity(&new_call("c")).await.unwrap_err();
@@ -383,9 +423,13 @@ async fn rate_limit_is_waited_out_on_get_and_reported_on_post() {
 async fn a_retry_after_longer_than_allowed_is_returned_not_waited() {
     let env = Env::start().await;
     let s = env.session().await;
-    env.sim.inject_fault(
-        env.fault("GET", "/api/v1/user", FaultKind::RateLimited { retry_after_secs: 120 }),
-    );
+    env.sim.inject_fault(env.fault(
+        "GET",
+        "/api/v1/user",
+        FaultKind::RateLimited {
+            retry_after_secs: 120,
+        },
+    ));
     let t = Instant::now();
     let e = s.current_user().await.unwrap_err();
     assert!(
@@ -414,7 +458,10 @@ async fn create_read_update_delete_an_activity_round_trips_times_and_links() {
     assert_eq!(a.owner_id.as_deref(), Some(env.demo.user_id.as_str()));
     assert_eq!(a.contacts, n.contacts);
     // The CRM stores local Helsinki time (UTC+2 in December).
-    let stored = env.sim.get(env.company(), "activities", a.id.parse().unwrap()).unwrap();
+    let stored = env
+        .sim
+        .get(env.company(), "activities", a.id.parse().unwrap())
+        .unwrap();
     assert_eq!(stored["start_date"], json!("2026-12-03 10:00:00"));
 
     let got = s.get_activity(&a.id).await.unwrap();
@@ -491,7 +538,11 @@ async fn commit_then_drop_does_not_duplicate_with_create_once() {
     let key = "8f7c1e52-intent";
     let e = s.create_activity_once(&n, key).await.unwrap_err();
     assert!(e.outcome_unknown(), "{e:?}");
-    assert_eq!(env.sim.count(env.company(), "activities"), before + 1, "committed");
+    assert_eq!(
+        env.sim.count(env.company(), "activities"),
+        before + 1,
+        "committed"
+    );
 
     let (a, created) = s.create_activity_once(&n, key).await.unwrap();
     assert!(!created, "the retry found the committed activity");
@@ -530,7 +581,12 @@ async fn listing_streams_every_page_once() {
     assert_eq!(all[0].subject, "Massa 229");
     assert_eq!(all[229].subject, "Massa 000");
     assert_eq!(env.sim.request_count("GET /api/v1/activities"), 3);
-    assert_eq!(s.count("activities", Some(Filter::begins_with("subject", "massa"))).await.unwrap(), 230);
+    assert_eq!(
+        s.count("activities", Some(Filter::begins_with("subject", "massa")))
+            .await
+            .unwrap(),
+        230
+    );
 }
 
 #[tokio::test]
@@ -571,14 +627,24 @@ async fn filters_with_now_and_relation_paths_are_evaluated_by_the_server() {
         "start_date",
         FilterValue::now(NowBase::Date, 0, NowUnit::Days),
     ));
-    let n = s.activities(&future).try_collect::<Vec<_>>().await.unwrap().len();
+    let n = s
+        .activities(&future)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     assert_eq!(n, 5);
     let this_week = ListQuery::new().filter(Filter::between(
         "start_date",
         FilterValue::now(NowBase::Now, -7, NowUnit::Days),
         FilterValue::now(NowBase::Date, 4, NowUnit::Days),
     ));
-    let n = s.activities(&this_week).try_collect::<Vec<_>>().await.unwrap().len();
+    let n = s
+        .activities(&this_week)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     assert_eq!(n, 4);
     let with_korhonen = ListQuery::new().filter(Filter::eq("contacts.last_name", "korhonen"));
     let subjects: Vec<String> = s
@@ -589,7 +655,12 @@ async fn filters_with_now_and_relation_paths_are_evaluated_by_the_server() {
         .unwrap();
     assert_eq!(subjects, vec!["Tarjouspalaveri"]);
     let in_project = ListQuery::new().filter(Filter::like("project.name", "%automaatio%"));
-    let n = s.activities(&in_project).try_collect::<Vec<_>>().await.unwrap().len();
+    let n = s
+        .activities(&in_project)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     assert_eq!(n, 1);
 }
 
@@ -600,7 +671,10 @@ async fn unknown_filter_fields_are_rejected_by_the_server() {
     let q = ListQuery::new().filter(Filter::eq("aihe", "x"));
     let e = s.list_page("activities", &q, 1).await.unwrap_err();
     match e {
-        Error::Rejected { status: 400, message } => assert!(message.contains("aihe"), "{message}"),
+        Error::Rejected {
+            status: 400,
+            message,
+        } => assert!(message.contains("aihe"), "{message}"),
         other => panic!("{other:?}"),
     }
     // The client refuses an empty $in before sending anything.
@@ -636,7 +710,11 @@ async fn change_listing_sees_edits_in_the_same_second_and_costs_one_request_when
         .collect_activity_changes(Some(wm), Duration::from_secs(2), None)
         .await
         .unwrap();
-    let changed: Vec<_> = next.activities.iter().filter(|a| a.subject == "Puhelu (muutettu)").collect();
+    let changed: Vec<_> = next
+        .activities
+        .iter()
+        .filter(|a| a.subject == "Puhelu (muutettu)")
+        .collect();
     assert_eq!(changed.len(), 1, "the edit is seen exactly once");
     assert!(next.watermark >= Some(wm));
 
@@ -683,7 +761,11 @@ async fn change_listing_pages_through_ties_without_skipping_or_repeating() {
         .await
         .unwrap();
     assert_eq!(got.activities.len(), 45);
-    let mut ids: Vec<u64> = got.activities.iter().map(|a| a.id.parse().unwrap()).collect();
+    let mut ids: Vec<u64> = got
+        .activities
+        .iter()
+        .map(|a| a.id.parse().unwrap())
+        .collect();
     let sorted = {
         let mut v = ids.clone();
         v.sort();
@@ -732,11 +814,18 @@ async fn activity_types_come_in_the_picklist_language() {
     let fi = s.activity_types(Language::Fi).await.unwrap();
     let en = s.activity_types(Language::En).await.unwrap();
     let sv = s.activity_types(Language::Sv).await.unwrap();
-    let labels = |v: &[crmservice::PicklistEntry]| v.iter().map(|e| e.label.clone()).collect::<Vec<_>>();
-    assert_eq!(labels(&fi), ["Soitto", "Tapaaminen", "Sähköposti", "Tehtävä", "Muistio"]);
+    let labels =
+        |v: &[crmservice::PicklistEntry]| v.iter().map(|e| e.label.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        labels(&fi),
+        ["Soitto", "Tapaaminen", "Sähköposti", "Tehtävä", "Muistio"]
+    );
     assert_eq!(labels(&en), ["Call", "Meeting", "Email", "Task", "Memo"]);
     assert_eq!(labels(&sv)[0], "Samtal");
-    assert!(en.iter().zip(&fi).all(|(e, f)| e.value == f.value), "values stay Finnish");
+    assert!(
+        en.iter().zip(&fi).all(|(e, f)| e.value == f.value),
+        "values stay Finnish"
+    );
     let st = s.activity_statuses(Language::En).await.unwrap();
     assert_eq!(labels(&st), ["Open", "Done", "Cancelled"]);
 }
@@ -762,7 +851,11 @@ async fn a_new_activity_type_added_in_crm_appears_without_resaving_settings() {
         .unwrap();
     let en = s.activity_types(Language::En).await.unwrap();
     assert_eq!(en.len(), before + 1);
-    assert_eq!(en.last().unwrap().label, "Lounas", "falls back to the value");
+    assert_eq!(
+        en.last().unwrap().label,
+        "Lounas",
+        "falls back to the value"
+    );
 }
 
 // ----- relation search -----
@@ -772,16 +865,28 @@ async fn relation_search_by_prefix_and_contains() {
     let env = Env::start().await;
     let s = env.session().await;
     let acc = s.search_accounts("kone", Match::Prefix, 10).await.unwrap();
-    assert_eq!(acc.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Kone ja Terä Oy"]);
+    assert_eq!(
+        acc.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["Kone ja Terä Oy"]
+    );
     let acc = s.search_accounts("OY", Match::Contains, 10).await.unwrap();
     let names: Vec<_> = acc.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["Kone ja Terä Oy", "Savon Sähkö Oyj"]);
-    let c = s.search_contacts("matti vir", Match::Prefix, 10).await.unwrap();
+    let c = s
+        .search_contacts("matti vir", Match::Prefix, 10)
+        .await
+        .unwrap();
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].full_name(), "Matti Virtanen");
-    let leads = s.search_leads("kahvila", Match::Contains, 10).await.unwrap();
+    let leads = s
+        .search_leads("kahvila", Match::Contains, 10)
+        .await
+        .unwrap();
     assert_eq!(leads[0].last_name.as_deref(), Some("Koskinen"));
-    let pots = s.search_potentials("huolto", Match::Prefix, 10).await.unwrap();
+    let pots = s
+        .search_potentials("huolto", Match::Prefix, 10)
+        .await
+        .unwrap();
     assert_eq!(pots.len(), 1);
     let projects = s.search_projects("saha", Match::Prefix, 10).await.unwrap();
     assert_eq!(projects[0].name, "Sahan automaatio");
@@ -804,7 +909,10 @@ async fn account_relations_list_contacts_and_only_open_potentials() {
     let acc = s.get_account(&env.demo.account_ids[0]).await.unwrap();
     assert_eq!(acc.account_type.as_deref(), Some("Customer"));
     let c = s.get_contact(&env.demo.contact_ids[0]).await.unwrap();
-    assert_eq!(c.account_id.as_deref(), Some(env.demo.account_ids[0].as_str()));
+    assert_eq!(
+        c.account_id.as_deref(),
+        Some(env.demo.account_ids[0].as_str())
+    );
     assert!(s.get_project("424242").await.unwrap_err().is_gone());
 }
 
@@ -833,10 +941,7 @@ async fn saving_an_email_twice_stores_it_once() {
     let got = s.get_email(&e1.id).await.unwrap();
     assert_eq!(got.sent_at, new.sent_at);
     assert_eq!(got.message_id.as_deref(), Some("<AAMkAG123@esimerkki.fi>"));
-    assert_eq!(
-        s.find_email_by_message_id("<other@x>").await.unwrap(),
-        None
-    );
+    assert_eq!(s.find_email_by_message_id("<other@x>").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -852,25 +957,44 @@ async fn file_upload_stores_the_file_and_refuses_over_25_mib_before_sending() {
         .await
         .unwrap();
     let f = s
-        .upload_file("emails", &email.id, "tarjous.pdf", "application/pdf", Bytes::from_static(b"%PDF-1.7 test"))
+        .upload_file(
+            "emails",
+            &email.id,
+            "tarjous.pdf",
+            "application/pdf",
+            Bytes::from_static(b"%PDF-1.7 test"),
+        )
         .await
         .unwrap();
     assert_eq!(f.name, "tarjous.pdf");
     assert_eq!(f.size, 13);
     assert_eq!(
-        env.sim.files(env.company(), "emails", email.id.parse().unwrap()),
+        env.sim
+            .files(env.company(), "emails", email.id.parse().unwrap()),
         vec![("tarjous.pdf".to_owned(), 13)]
     );
     env.sim.reset_request_counts();
     let big = Bytes::from(vec![0u8; 25 * 1024 * 1024 + 1]);
     let e = s
-        .upload_file("emails", &email.id, "iso.bin", "application/octet-stream", big)
+        .upload_file(
+            "emails",
+            &email.id,
+            "iso.bin",
+            "application/octet-stream",
+            big,
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, Error::FileTooLarge { .. }), "{e:?}");
     assert_eq!(env.sim.total_requests(), 0);
     let e = s
-        .upload_file("emails", "999", "x.txt", "text/plain", Bytes::from_static(b"x"))
+        .upload_file(
+            "emails",
+            "999",
+            "x.txt",
+            "text/plain",
+            Bytes::from_static(b"x"),
+        )
         .await
         .unwrap_err();
     assert!(e.is_gone(), "{e:?}");

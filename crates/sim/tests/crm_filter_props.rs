@@ -60,7 +60,13 @@ fn fields() -> Vec<(&'static str, Kind, Vec<Value>, Vec<Value>)> {
         (
             "description",
             Kind::Text,
-            vec![json!("Muista hinnat"), json!("muistio"), json!("a_b"), json!("axb"), Value::Null],
+            vec![
+                json!("Muista hinnat"),
+                json!("muistio"),
+                json!("a_b"),
+                json!("axb"),
+                Value::Null,
+            ],
             vec![json!("muist"), json!("a_b"), json!("MUISTIO"), json!("x")],
         ),
         (
@@ -91,7 +97,11 @@ fn fields() -> Vec<(&'static str, Kind, Vec<Value>, Vec<Value>)> {
 }
 
 fn kind_of(field: &str) -> Kind {
-    fields().into_iter().find(|f| f.0 == field).expect("known field").1
+    fields()
+        .into_iter()
+        .find(|f| f.0 == field)
+        .expect("known field")
+        .1
 }
 
 fn sim_type(field: &str) -> Option<FieldType> {
@@ -294,12 +304,7 @@ fn record() -> impl Strategy<Value = Map<String, Value>> {
         .iter()
         .map(|(name, _, stored, _)| (Just(*name), select(stored.clone())))
         .collect();
-    strategies.prop_map(|pairs| {
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-    })
+    strategies.prop_map(|pairs| pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -313,8 +318,19 @@ fn leaf() -> impl Strategy<Value = Value> {
             1..4,
         );
         let text_pats = select(vec![
-            "so", "oy", "", "%", "pal%", "%ri%", "a_b", "a\\_b", "_oitto", "muist%", "100\\%%",
-            "2026-11-20", "1",
+            "so",
+            "oy",
+            "",
+            "%",
+            "pal%",
+            "%ri%",
+            "a_b",
+            "a\\_b",
+            "_oitto",
+            "muist%",
+            "100\\%%",
+            "2026-11-20",
+            "1",
         ]);
         let regexes = select(vec!["^so", "oy$", "a.b", "[0-9]+", "muisti?o", "^$"]);
         let cmp_op = select(vec!["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]);

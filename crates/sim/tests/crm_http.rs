@@ -50,7 +50,13 @@ impl Env {
         serde_json::from_str(&body).unwrap()
     }
 
-    async fn send(&self, method: reqwest::Method, token: &str, path: &str, body: Value) -> (StatusCode, String) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, String) {
         let r = self
             .http
             .request(method, self.url(path))
@@ -65,10 +71,19 @@ impl Env {
 
     async fn login(&self, key: &str, user: &str, pw: &str) -> String {
         let (s, body) = self
-            .send(reqwest::Method::POST, key, "/api/v1/auth", json!({"username": user, "password": pw}))
+            .send(
+                reqwest::Method::POST,
+                key,
+                "/api/v1/auth",
+                json!({"username": user, "password": pw}),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{body}");
-        serde_json::from_str::<Value>(&body).unwrap().as_str().unwrap().to_owned()
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -80,9 +95,17 @@ fn enc(s: &str) -> String {
 async fn requests_without_a_valid_bearer_are_401() {
     let env = start().await;
     let demo = env.sim.seed_demo();
-    let r = env.http.get(env.url("/api/v1/activities")).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.url("/api/v1/activities"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(env.get("nope", "/api/v1/activities").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        env.get("nope", "/api/v1/activities").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let r = env
         .http
         .get(env.url("/api/v1/activities"))
@@ -91,27 +114,56 @@ async fn requests_without_a_valid_bearer_are_401() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(env.get(&demo.api_key, "/api/v1/activities").await.0, StatusCode::OK);
+    assert_eq!(
+        env.get(&demo.api_key, "/api/v1/activities").await.0,
+        StatusCode::OK
+    );
     assert!(env.sim.revoke_api_key(&demo.api_key));
-    assert_eq!(env.get(&demo.api_key, "/api/v1/activities").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        env.get(&demo.api_key, "/api/v1/activities").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn login_needs_an_outlook_key_and_the_right_password() {
     let env = start().await;
     let demo = env.sim.seed_demo();
-    let other = env.sim.add_api_key(demo.company_id, ApiKeyKind::Other).unwrap();
+    let other = env
+        .sim
+        .add_api_key(demo.company_id, ApiKeyKind::Other)
+        .unwrap();
     let body = json!({"username": "demo", "password": "demo"});
-    let (s, _) = env.send(reqwest::Method::POST, &other, "/api/v1/auth", body.clone()).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, msg) = env.send(reqwest::Method::POST, "bad", "/api/v1/auth", body.clone()).await;
-    assert_eq!((s, msg.as_str()), (StatusCode::UNAUTHORIZED, "Invalid API key"));
-    let (s, msg) = env
-        .send(reqwest::Method::POST, &demo.api_key, "/api/v1/auth", json!({"username": "demo", "password": "x"}))
-        .await;
-    assert_eq!((s, msg.as_str()), (StatusCode::UNAUTHORIZED, "Invalid username or password"));
     let (s, _) = env
-        .send(reqwest::Method::POST, &demo.api_key, "/api/v1/auth", json!({"username": "lukittu", "password": "lukittu"}))
+        .send(reqwest::Method::POST, &other, "/api/v1/auth", body.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, msg) = env
+        .send(reqwest::Method::POST, "bad", "/api/v1/auth", body.clone())
+        .await;
+    assert_eq!(
+        (s, msg.as_str()),
+        (StatusCode::UNAUTHORIZED, "Invalid API key")
+    );
+    let (s, msg) = env
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/auth",
+            json!({"username": "demo", "password": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, msg.as_str()),
+        (StatusCode::UNAUTHORIZED, "Invalid username or password")
+    );
+    let (s, _) = env
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/auth",
+            json!({"username": "lukittu", "password": "lukittu"}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let token = env.login(&demo.api_key, "demo", "demo").await;
@@ -120,7 +172,10 @@ async fn login_needs_an_outlook_key_and_the_right_password() {
     // Tokens expire on the simulator clock.
     env.sim.advance_clock(chrono::Duration::hours(2));
     let (s, msg) = env.get(&token, "/api/v1/user").await;
-    assert_eq!((s, msg.as_str()), (StatusCode::UNAUTHORIZED, "Token expired"));
+    assert_eq!(
+        (s, msg.as_str()),
+        (StatusCode::UNAUTHORIZED, "Token expired")
+    );
 }
 
 #[tokio::test]
@@ -138,7 +193,14 @@ async fn writes_need_the_jsonapi_content_type() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (s, _) = env.send(reqwest::Method::POST, &demo.api_key, "/api/v1/activities", body).await;
+    let (s, _) = env
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/activities",
+            body,
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
 }
 
@@ -152,11 +214,23 @@ async fn unknown_modules_fields_operators_and_parameters_are_400() {
         "/api/v1/meetings".to_owned(),
         "/api/v1/schema/meetings".to_owned(),
         format!("/api/v1/activities?filter={}", enc("{\"subject\":")),
-        format!("/api/v1/activities?filter={}", enc(r#"{"$foo":["subject","x"]}"#)),
-        format!("/api/v1/activities?filter={}", enc(r#"{"$eq":["aihe","x"]}"#)),
+        format!(
+            "/api/v1/activities?filter={}",
+            enc(r#"{"$foo":["subject","x"]}"#)
+        ),
+        format!(
+            "/api/v1/activities?filter={}",
+            enc(r#"{"$eq":["aihe","x"]}"#)
+        ),
         format!("/api/v1/activities?filter={}", enc(r#"{"$and":[]}"#)),
-        format!("/api/v1/activities?filter={}", enc(r#"{"$between":["id",1]}"#)),
-        format!("/api/v1/activities?filter={}", enc(r#"{"$gte":["start_date","$now -1 fortnight"]}"#)),
+        format!(
+            "/api/v1/activities?filter={}",
+            enc(r#"{"$between":["id",1]}"#)
+        ),
+        format!(
+            "/api/v1/activities?filter={}",
+            enc(r#"{"$gte":["start_date","$now -1 fortnight"]}"#)
+        ),
         format!("/api/v1/activities?{}=aihe", enc("fields[activities]")),
         "/api/v1/activities?include=owners".to_owned(),
         "/api/v1/activities?sort=-aihe".to_owned(),
@@ -169,7 +243,13 @@ async fn unknown_modules_fields_operators_and_parameters_are_400() {
         assert!(!msg.is_empty(), "{path}: the 400 explains itself");
     }
     let (_, msg) = env
-        .get(k, &format!("/api/v1/activities?filter={}", enc(r#"{"$eq":["aihe","x"]}"#)))
+        .get(
+            k,
+            &format!(
+                "/api/v1/activities?filter={}",
+                enc(r#"{"$eq":["aihe","x"]}"#)
+            ),
+        )
         .await;
     assert!(msg.contains("aihe"), "{msg}");
     // Unknown attributes in a write are refused as well.
@@ -186,7 +266,11 @@ async fn paging_reports_meta_and_links() {
     let demo = env.sim.seed_demo();
     for i in 0..12 {
         env.sim
-            .insert(demo.company_id, "accounts", json!({"name": format!("Testi {i:02} Oy")}))
+            .insert(
+                demo.company_id,
+                "accounts",
+                json!({"name": format!("Testi {i:02} Oy")}),
+            )
             .unwrap();
     }
     let q = format!(
@@ -197,21 +281,41 @@ async fn paging_reports_meta_and_links() {
     );
     let v = env.get_json(&demo.api_key, &q).await;
     assert_eq!(v["meta"], json!({"total": 12, "page": 2, "page_size": 5}));
-    let names: Vec<&str> = v["data"].as_array().unwrap().iter().map(|d| d["attributes"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Testi 05 Oy", "Testi 06 Oy", "Testi 07 Oy", "Testi 08 Oy", "Testi 09 Oy"]);
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attributes"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Testi 05 Oy",
+            "Testi 06 Oy",
+            "Testi 07 Oy",
+            "Testi 08 Oy",
+            "Testi 09 Oy"
+        ]
+    );
     for (link, page) in [("next", 3), ("prev", 1), ("first", 1), ("last", 3)] {
         let href = v["links"][link].as_str().unwrap();
-        assert!(href.contains(&format!("page%5Bnumber%5D={page}")), "{link}: {href}");
+        assert!(
+            href.contains(&format!("page%5Bnumber%5D={page}")),
+            "{link}: {href}"
+        );
         assert!(href.starts_with(&env.base), "{href}");
     }
     // The last page has no next link.
-    let last = env.get_json(&demo.api_key, &v["links"]["last"].as_str().unwrap().replace(&env.base, "")).await;
+    let last = env
+        .get_json(
+            &demo.api_key,
+            &v["links"]["last"].as_str().unwrap().replace(&env.base, ""),
+        )
+        .await;
     assert_eq!(last["data"].as_array().unwrap().len(), 2);
     assert!(last["links"]["next"].is_null());
     // offset skips records directly.
-    let off = env
-        .get_json(&demo.api_key, &format!("{q}&offset=10"))
-        .await;
+    let off = env.get_json(&demo.api_key, &format!("{q}&offset=10")).await;
     assert_eq!(off["data"][0]["attributes"]["name"], "Testi 10 Oy");
 }
 
@@ -227,7 +331,10 @@ async fn the_server_keeps_created_and_updated_at_at_second_resolution() {
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     let id = v["data"]["id"].as_str().unwrap().to_owned();
-    let created = v["data"]["attributes"]["created_at"].as_str().unwrap().to_owned();
+    let created = v["data"]["attributes"]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(created.len(), "2026-11-25 14:00:00".len());
     assert_eq!(v["data"]["attributes"]["updated_at"], json!(created));
 
@@ -246,12 +353,26 @@ async fn the_server_keeps_created_and_updated_at_at_second_resolution() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = env
-        .send(reqwest::Method::PATCH, k, "/api/v1/activities/9999", json!({"data": {"type": "activities", "attributes": {}}}))
+        .send(
+            reqwest::Method::PATCH,
+            k,
+            "/api/v1/activities/9999",
+            json!({"data": {"type": "activities", "attributes": {}}}),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let r = env.http.delete(env.url(&format!("/api/v1/activities/{id}"))).bearer_auth(k).send().await.unwrap();
+    let r = env
+        .http
+        .delete(env.url(&format!("/api/v1/activities/{id}")))
+        .bearer_auth(k)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(env.get(k, &format!("/api/v1/activities/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.get(k, &format!("/api/v1/activities/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -259,7 +380,12 @@ async fn users_and_picklists_cannot_be_written_through_the_api() {
     let env = start().await;
     let demo = env.sim.seed_demo();
     let (s, _) = env
-        .send(reqwest::Method::POST, &demo.api_key, "/api/v1/users", json!({"data": {"type": "users", "attributes": {"name": "x", "email": "x@y.fi"}}}))
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/users",
+            json!({"data": {"type": "users", "attributes": {"name": "x", "email": "x@y.fi"}}}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
@@ -270,7 +396,11 @@ async fn companies_do_not_see_each_others_data() {
     let demo = env.sim.seed_demo();
     let other = env.sim.create_company("Toinen Oy");
     env.sim
-        .insert(other.company_id, "accounts", json!({"name": "Salainen Asiakas Oy"}))
+        .insert(
+            other.company_id,
+            "accounts",
+            json!({"name": "Salainen Asiakas Oy"}),
+        )
         .unwrap();
     let mine = env.get_json(&demo.api_key, "/api/v1/accounts").await;
     assert!(!mine.to_string().contains("Salainen"));
@@ -281,7 +411,12 @@ async fn companies_do_not_see_each_others_data() {
     assert_eq!(one["data"]["attributes"]["name"], "Salainen Asiakas Oy");
     // A demo user cannot log in with the other company's key.
     let (s, _) = env
-        .send(reqwest::Method::POST, &other.api_key, "/api/v1/auth", json!({"username": "demo", "password": "demo"}))
+        .send(
+            reqwest::Method::POST,
+            &other.api_key,
+            "/api/v1/auth",
+            json!({"username": "demo", "password": "demo"}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
@@ -295,7 +430,12 @@ async fn relation_paths_and_include_work_for_to_one_links() {
         enc(r#"{"account.name":"Pohjolan Puu Ab"}"#)
     );
     let v = env.get_json(&demo.api_key, &q).await;
-    let names: Vec<&str> = v["data"].as_array().unwrap().iter().map(|d| d["attributes"]["last_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attributes"]["last_name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Mäkinen", "Nieminen"]);
     assert_eq!(v["included"].as_array().unwrap().len(), 1);
     assert_eq!(v["included"][0]["type"], "accounts");
@@ -307,22 +447,45 @@ async fn faults_apply_per_route_and_requests_are_counted() {
     let demo = env.sim.seed_demo();
     let k = &demo.api_key;
     env.sim.inject_fault(
-        FaultRule::new(Some("GET"), "/api/v1/accounts", FaultKind::Status { status: 503 }).times(1),
+        FaultRule::new(
+            Some("GET"),
+            "/api/v1/accounts",
+            FaultKind::Status { status: 503 },
+        )
+        .times(1),
     );
-    assert_eq!(env.get(k, "/api/v1/accounts").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        env.get(k, "/api/v1/accounts").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     assert_eq!(env.get(k, "/api/v1/accounts").await.0, StatusCode::OK);
     assert_eq!(env.get(k, "/api/v1/contacts").await.0, StatusCode::OK);
     env.sim.inject_fault(FaultRule::new(
         None,
         "/api/v1/*",
-        FaultKind::RateLimited { retry_after_secs: 9 },
+        FaultKind::RateLimited {
+            retry_after_secs: 9,
+        },
     ));
-    let r = env.http.get(env.url("/api/v1/accounts/1")).bearer_auth(k).send().await.unwrap();
+    let r = env
+        .http
+        .get(env.url("/api/v1/accounts/1"))
+        .bearer_auth(k)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "9");
     env.sim.clear_faults();
-    env.sim.inject_fault(FaultRule::new(Some("GET"), "/api/v1/accounts", FaultKind::DropConnection).times(1));
-    let r = env.http.get(env.url("/api/v1/accounts")).bearer_auth(k).send().await;
+    env.sim.inject_fault(
+        FaultRule::new(Some("GET"), "/api/v1/accounts", FaultKind::DropConnection).times(1),
+    );
+    let r = env
+        .http
+        .get(env.url("/api/v1/accounts"))
+        .bearer_auth(k)
+        .send()
+        .await;
     let broken = match r {
         Err(_) => true,
         Ok(resp) => resp.bytes().await.is_err(),
@@ -340,7 +503,12 @@ async fn commit_then_drop_commits_the_write_but_loses_the_answer() {
     let demo = env.sim.seed_demo();
     let before = env.sim.count(demo.company_id, "activities");
     env.sim.inject_fault(
-        FaultRule::new(Some("POST"), "/api/v1/activities", FaultKind::CommitThenDrop).times(1),
+        FaultRule::new(
+            Some("POST"),
+            "/api/v1/activities",
+            FaultKind::CommitThenDrop,
+        )
+        .times(1),
     );
     let r = env
         .http
@@ -384,15 +552,17 @@ async fn files_over_25_mib_are_413() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a filename is required");
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a filename is required"
+    );
 }
 
 #[tokio::test]
 async fn admin_http_api_drives_the_same_state() {
     let env = start().await;
-    let post = |path: &str, body: Value| {
-        env.http.post(env.url(path)).json(&body).send()
-    };
+    let post = |path: &str, body: Value| env.http.post(env.url(path)).json(&body).send();
     let c: Value = post("/_admin/crm/companies", json!({"name": "Admin Oy"}))
         .await
         .unwrap()
@@ -410,16 +580,22 @@ async fn admin_http_api_drives_the_same_state() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let token = env.login(&key, "anna", "salasana").await;
 
-    let r = post(&format!("/_admin/crm/companies/{cid}/records/accounts"), json!({"name": "Asiakas Oy"}))
-        .await
-        .unwrap();
+    let r = post(
+        &format!("/_admin/crm/companies/{cid}/records/accounts"),
+        json!({"name": "Asiakas Oy"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let acc: Value = r.json().await.unwrap();
     let v = env.get_json(&token, "/api/v1/accounts").await;
     assert_eq!(v["data"][0]["id"], acc["id"]);
-    let bad = post(&format!("/_admin/crm/companies/{cid}/records/accounts"), json!({"nimi": "x"}))
-        .await
-        .unwrap();
+    let bad = post(
+        &format!("/_admin/crm/companies/{cid}/records/accounts"),
+        json!({"nimi": "x"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     let r = env
@@ -430,9 +606,17 @@ async fn admin_http_api_drives_the_same_state() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(env.get(&token, "/api/v1/user").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        env.get(&token, "/api/v1/user").await.0,
+        StatusCode::FORBIDDEN
+    );
 
-    let clock: Value = post("/_admin/crm/clock", json!({"advance_secs": 86400})).await.unwrap().json().await.unwrap();
+    let clock: Value = post("/_admin/crm/clock", json!({"advance_secs": 86400}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(clock["offset_secs"], 86400);
 
     let f: Value = post("/_admin/crm/faults", json!({"method": "GET", "path": "/api/v1/accounts", "kind": "status", "status": 500, "times": 1}))
@@ -442,22 +626,44 @@ async fn admin_http_api_drives_the_same_state() {
         .await
         .unwrap();
     assert!(f["id"].as_u64().is_some());
-    assert_eq!(env.get(&key, "/api/v1/accounts").await.0, StatusCode::INTERNAL_SERVER_ERROR);
-    let counts: Value = env.http.get(env.url("/_admin/crm/requests")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(counts["GET /api/v1/accounts"], 2);
-
-    let demo: Value = post("/_admin/crm/seed-demo", json!({})).await.unwrap().json().await.unwrap();
-    assert_eq!(demo["username"], "demo");
-    let list: Value = env
+    assert_eq!(
+        env.get(&key, "/api/v1/accounts").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let counts: Value = env
         .http
-        .get(env.url(&format!("/_admin/crm/companies/{}/records/activities", demo["company_id"])))
+        .get(env.url("/_admin/crm/requests"))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), demo["activity_ids"].as_array().unwrap().len());
+    assert_eq!(counts["GET /api/v1/accounts"], 2);
+
+    let demo: Value = post("/_admin/crm/seed-demo", json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(demo["username"], "demo");
+    let list: Value = env
+        .http
+        .get(env.url(&format!(
+            "/_admin/crm/companies/{}/records/activities",
+            demo["company_id"]
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        demo["activity_ids"].as_array().unwrap().len()
+    );
     assert!(list[0]["contacts"].is_array());
 }
 
@@ -466,16 +672,25 @@ async fn demo_seed_is_finnish_and_complete() {
     let sim = CrmSim::new();
     let d = sim.seed_demo();
     assert_eq!(d.company_name, "Esimerkki Oy");
-    assert_eq!((d.username.as_str(), d.password.as_str(), d.email.as_str()), ("demo", "demo", "demo@esimerkki.fi"));
+    assert_eq!(
+        (d.username.as_str(), d.password.as_str(), d.email.as_str()),
+        ("demo", "demo", "demo@esimerkki.fi")
+    );
     let types: Vec<String> = sim
         .list(d.company_id, "picklist_values")
         .iter()
         .take(5)
         .map(|v| v["value"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(types, ["Soitto", "Tapaaminen", "Sähköposti", "Tehtävä", "Muistio"]);
+    assert_eq!(
+        types,
+        ["Soitto", "Tapaaminen", "Sähköposti", "Tehtävä", "Muistio"]
+    );
     let tr = sim.list(d.company_id, "picklist_value_translations");
-    assert!(tr.iter().any(|t| t["language"] == "sv" && t["name"] == "Möte"));
+    assert!(
+        tr.iter()
+            .any(|t| t["language"] == "sv" && t["name"] == "Möte")
+    );
     let today = sim.now_local(d.company_id).date().to_string();
     let upcoming = sim
         .list(d.company_id, "activities")

@@ -35,7 +35,10 @@ pub(crate) fn router(sim: CrmSim) -> Router {
         .route("/_admin/crm/companies/{c}/api-keys", post(add_key))
         .route("/_admin/crm/api-keys/{key}", delete(revoke_key))
         .route("/_admin/crm/companies/{c}/users", post(add_user))
-        .route("/_admin/crm/companies/{c}/users/{username}", patch(patch_user))
+        .route(
+            "/_admin/crm/companies/{c}/users/{username}",
+            patch(patch_user),
+        )
         .route(
             "/_admin/crm/companies/{c}/records/{module}",
             get(list_records).post(insert_record),
@@ -244,7 +247,10 @@ async fn list_faults(State(sim): State<CrmSim>) -> Json<Value> {
 }
 
 async fn add_fault(State(sim): State<CrmSim>, Json(rule): Json<FaultRule>) -> impl IntoResponse {
-    (StatusCode::CREATED, Json(json!({"id": sim.inject_fault(rule)})))
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": sim.inject_fault(rule)})),
+    )
 }
 
 async fn clear_faults(State(sim): State<CrmSim>) -> StatusCode {

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::store::{Company, ListParams, Refusal, StoredFile, id_of};
+use super::store::{Company, ListParams, Refusal, StoredFile, WriteParts, id_of};
 use super::{
-    ApiKeyKind, CompanyId, CrmSim, DEFAULT_PAGE_SIZE, MAX_FILE_BYTES, MAX_PAGE_SIZE, TOKEN_TTL_SECS,
-    TokenInfo, random_hex,
+    ApiKeyKind, CompanyId, CrmSim, DEFAULT_PAGE_SIZE, MAX_FILE_BYTES, MAX_PAGE_SIZE,
+    TOKEN_TTL_SECS, TokenInfo, random_hex,
 };
 
 pub const JSONAPI: &str = "application/vnd.api+json";
@@ -30,22 +30,25 @@ pub(crate) fn router(sim: CrmSim) -> Router {
         .route("/schema/{module}", get(schema))
         .route("/reporting", post(reporting))
         .route("/{module}", get(list).post(create))
-        .route(
-            "/{module}/{id}",
-            get(fetch).patch(update).delete(remove),
-        )
+        .route("/{module}/{id}", get(fetch).patch(update).delete(remove))
         .route(
             "/{module}/{id}/files",
             post(upload).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 1024 * 1024)),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(sim.clone(), super::faults::layer))
+        .layer(middleware::from_fn_with_state(
+            sim.clone(),
+            super::faults::layer,
+        ))
         .with_state(sim.clone());
     Router::new()
         .nest("/api/v1", api)
         .route(
             "/api/v1/",
-            get(index).layer(middleware::from_fn_with_state(sim.clone(), super::faults::layer)),
+            get(index).layer(middleware::from_fn_with_state(
+                sim.clone(),
+                super::faults::layer,
+            )),
         )
         .with_state(sim)
 }
@@ -448,11 +451,7 @@ async fn fetch(
 }
 
 /// Reads `{"data": {"type", "id"?, "attributes", "relationships"?}}`.
-fn parse_resource(
-    body: &Bytes,
-    module: &str,
-    id: Option<u64>,
-) -> Result<(Map<String, Value>, BTreeMap<String, Vec<u64>>), Refusal> {
+fn parse_resource(body: &Bytes, module: &str, id: Option<u64>) -> Result<WriteParts, Refusal> {
     let v = parse_json(body)?;
     let data = v
         .get("data")
@@ -461,10 +460,10 @@ fn parse_resource(
     if data.get("type").and_then(Value::as_str) != Some(module) {
         return Err(Refusal::new(409, format!("data.type must be {module:?}")));
     }
-    if let (Some(want), Some(got)) = (id, data.get("id")) {
-        if id_of(got) != Some(want) {
-            return Err(Refusal::new(409, "data.id does not match the URL"));
-        }
+    if let (Some(want), Some(got)) = (id, data.get("id"))
+        && id_of(got) != Some(want)
+    {
+        return Err(Refusal::new(409, "data.id does not match the URL"));
     }
     let attrs = match data.get("attributes") {
         None => Map::new(),
@@ -477,10 +476,9 @@ fn parse_resource(
             .as_object()
             .ok_or_else(|| Refusal::new(400, "data.relationships must be an object"))?;
         for (name, rel) in rels {
-            let items = rel
-                .get("data")
-                .and_then(Value::as_array)
-                .ok_or_else(|| Refusal::new(400, format!("relationships.{name}.data must be an array")))?;
+            let items = rel.get("data").and_then(Value::as_array).ok_or_else(|| {
+                Refusal::new(400, format!("relationships.{name}.data must be an array"))
+            })?;
             let ids = items
                 .iter()
                 .map(|i| {
@@ -498,7 +496,10 @@ fn parse_resource(
 fn writable(c: &Company, module: &str) -> Result<super::schema::ModuleDef, Refusal> {
     let m = module_of(c, module)?;
     if !m.writable {
-        return Err(Refusal::new(403, format!("{module} cannot be changed through the API")));
+        return Err(Refusal::new(
+            403,
+            format!("{module} cannot be changed through the API"),
+        ));
     }
     Ok(m)
 }
@@ -513,7 +514,10 @@ async fn create(
     require_jsonapi(&headers)?;
     let now = sim.now_local(caller.company);
     let mut st = sim.inner.state.lock();
-    let c = st.companies.get_mut(&caller.company).expect("caller's company");
+    let c = st
+        .companies
+        .get_mut(&caller.company)
+        .expect("caller's company");
     let m = writable(c, &module)?;
     let (attrs, links) = parse_resource(&body, &module, None)?;
     let id = c.insert(&module, &attrs, &links, now, caller.user, false)?;
@@ -534,7 +538,10 @@ async fn update(
     require_jsonapi(&headers)?;
     let now = sim.now_local(caller.company);
     let mut st = sim.inner.state.lock();
-    let c = st.companies.get_mut(&caller.company).expect("caller's company");
+    let c = st
+        .companies
+        .get_mut(&caller.company)
+        .expect("caller's company");
     let m = writable(c, &module)?;
     let id = parse_id(&id)?;
     if c.row(&module, id).is_none() {
@@ -542,7 +549,10 @@ async fn update(
     }
     let (attrs, links) = parse_resource(&body, &module, Some(id))?;
     c.update(&module, id, &attrs, &links, now, false)?;
-    Ok(jsonapi(StatusCode::OK, json!({"data": c.render(&m, id, None)})))
+    Ok(jsonapi(
+        StatusCode::OK,
+        json!({"data": c.render(&m, id, None)}),
+    ))
 }
 
 async fn remove(
@@ -552,7 +562,10 @@ async fn remove(
 ) -> ApiResult {
     let caller = sim.caller(&headers)?;
     let mut st = sim.inner.state.lock();
-    let c = st.companies.get_mut(&caller.company).expect("caller's company");
+    let c = st
+        .companies
+        .get_mut(&caller.company)
+        .expect("caller's company");
     writable(c, &module)?;
     let id = parse_id(&id)?;
     c.delete(&module, id)?;
@@ -574,7 +587,10 @@ async fn upload(
     let name = headers
         .get(header::CONTENT_DISPOSITION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').find_map(|p| p.trim().strip_prefix("filename=")))
+        .and_then(|v| {
+            v.split(';')
+                .find_map(|p| p.trim().strip_prefix("filename="))
+        })
         .map(|n| n.trim_matches('"').to_owned())
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Refusal::new(400, "Content-Disposition with a filename is required"))?;
@@ -584,7 +600,10 @@ async fn upload(
         .unwrap_or("application/octet-stream")
         .to_owned();
     let mut st = sim.inner.state.lock();
-    let c = st.companies.get_mut(&caller.company).expect("caller's company");
+    let c = st
+        .companies
+        .get_mut(&caller.company)
+        .expect("caller's company");
     writable(c, &module)?;
     let id = parse_id(&id)?;
     if c.row(&module, id).is_none() {
@@ -639,8 +658,10 @@ mod tests {
         assert!(parse_list_params(Some("page%5Bsize%5D=501")).is_err());
         assert!(parse_list_params(Some("page%5Bnumber%5D=0")).is_err());
         assert!(parse_list_params(Some("limit=5")).is_err());
-        let p = parse_list_params(Some("sort=-updated_at,id&fields%5Bactivities%5D=id,subject"))
-            .unwrap();
+        let p = parse_list_params(Some(
+            "sort=-updated_at,id&fields%5Bactivities%5D=id,subject",
+        ))
+        .unwrap();
         assert_eq!(
             p.sort,
             vec![("updated_at".to_owned(), true), ("id".to_owned(), false)]

@@ -124,8 +124,7 @@ pub(crate) async fn layer(State(sim): State<CrmSim>, req: Request, next: Next) -
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |o| o.path().to_owned());
     let path = route_path(&full);
-    *sim
-        .inner
+    *sim.inner
         .counts
         .lock()
         .entry(format!("{method} {path}"))
@@ -155,7 +154,8 @@ pub(crate) async fn layer(State(sim): State<CrmSim>, req: Request, next: Next) -
         match kind {
             FaultKind::Latency { .. } => {}
             FaultKind::Status { status } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return (status, format!("simulated {status}")).into_response();
             }
             FaultKind::RateLimited { retry_after_secs } => {
@@ -185,7 +185,10 @@ mod tests {
 
     #[test]
     fn route_path_replaces_numeric_segments() {
-        assert_eq!(route_path("/api/v1/activities/12"), "/api/v1/activities/{id}");
+        assert_eq!(
+            route_path("/api/v1/activities/12"),
+            "/api/v1/activities/{id}"
+        );
         assert_eq!(
             route_path("/api/v1/emails/3/files/"),
             "/api/v1/emails/{id}/files"

@@ -33,7 +33,11 @@ pub enum Expr {
     Or(Vec<Expr>),
     Nor(Vec<Expr>),
     Not(Box<Expr>),
-    Test { path: String, ty: FieldType, test: Test },
+    Test {
+        path: String,
+        ty: FieldType,
+        test: Test,
+    },
 }
 
 /// One comparison against the value(s) at a path.
@@ -564,11 +568,13 @@ mod tests {
 
     fn check(filter: Value, rec: Value) -> bool {
         let e = parse(&filter, &lookup, now()).unwrap();
-        e.matches(&|p| match rec.pointer(&format!("/{}", p.replace('.', "/"))) {
-            Some(Value::Array(a)) => a.clone(),
-            Some(v) => vec![v.clone()],
-            None => vec![Value::Null],
-        })
+        e.matches(
+            &|p| match rec.pointer(&format!("/{}", p.replace('.', "/"))) {
+                Some(Value::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+                None => vec![Value::Null],
+            },
+        )
     }
 
     #[test]
@@ -592,9 +598,18 @@ mod tests {
 
     #[test]
     fn ne_does_not_match_null_like_sql() {
-        assert!(!check(json!({"$ne": ["status", "Valmis"]}), json!({"status": null})));
-        assert!(check(json!({"$ne": ["status", "Valmis"]}), json!({"status": "Avoin"})));
-        assert!(!check(json!({"$not": {"$eq": ["status", "x"]}}), json!({"status": null})));
+        assert!(!check(
+            json!({"$ne": ["status", "Valmis"]}),
+            json!({"status": null})
+        ));
+        assert!(check(
+            json!({"$ne": ["status", "Valmis"]}),
+            json!({"status": "Avoin"})
+        ));
+        assert!(!check(
+            json!({"$not": {"$eq": ["status", "x"]}}),
+            json!({"status": null})
+        ));
     }
 
     #[test]
@@ -602,18 +617,33 @@ mod tests {
         let r = json!({"subject": "Palaveri Virtasen kanssa"});
         assert!(check(json!({"$beg": ["subject", "palaveri"]}), r.clone()));
         assert!(check(json!({"$end": ["subject", "KANSSA"]}), r.clone()));
-        assert!(check(json!({"$like": ["subject", "%virta_en%"]}), r.clone()));
+        assert!(check(
+            json!({"$like": ["subject", "%virta_en%"]}),
+            r.clone()
+        ));
         assert!(!check(json!({"$like": ["subject", "virta%"]}), r.clone()));
-        assert!(check(json!({"$regex": ["subject", "v[a-z]+sen"]}), r.clone()));
+        assert!(check(
+            json!({"$regex": ["subject", "v[a-z]+sen"]}),
+            r.clone()
+        ));
         assert!(check(json!({"subject": "palaveri virtasen kanssa"}), r));
     }
 
     #[test]
     fn datetimes_compare_as_time_and_accept_now() {
         let r = json!({"start_date": "2026-11-20 09:00:00"});
-        assert!(check(json!({"$gte": ["start_date", "$now -7 days"]}), r.clone()));
-        assert!(!check(json!({"$gte": ["start_date", "$now.date"]}), r.clone()));
-        assert!(check(json!({"$between": ["start_date", "2026-11-20", "2026-11-20T09:00:00"]}), r));
+        assert!(check(
+            json!({"$gte": ["start_date", "$now -7 days"]}),
+            r.clone()
+        ));
+        assert!(!check(
+            json!({"$gte": ["start_date", "$now.date"]}),
+            r.clone()
+        ));
+        assert!(check(
+            json!({"$between": ["start_date", "2026-11-20", "2026-11-20T09:00:00"]}),
+            r
+        ));
     }
 
     #[test]

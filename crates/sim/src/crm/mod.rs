@@ -120,7 +120,9 @@ impl std::fmt::Debug for CrmSim {
 fn random_hex(bytes: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
 }
 
 impl CrmSim {
@@ -187,7 +189,9 @@ impl CrmSim {
         st.companies
             .insert(id, Company::new(id, name, schema::modules()));
         drop(st);
-        let api_key = self.add_api_key(id, ApiKeyKind::Outlook).expect("company exists");
+        let api_key = self
+            .add_api_key(id, ApiKeyKind::Outlook)
+            .expect("company exists");
         NewCompany {
             company_id: id,
             api_key,
@@ -321,7 +325,12 @@ impl CrmSim {
                     required: false,
                     readonly: false,
                 });
-            for row in c.tables.get_mut(module).into_iter().flat_map(|t| t.values_mut()) {
+            for row in c
+                .tables
+                .get_mut(module)
+                .into_iter()
+                .flat_map(|t| t.values_mut())
+            {
                 row.attrs.insert(name.to_owned(), Value::Null);
             }
             Ok(())
@@ -338,10 +347,19 @@ impl CrmSim {
                 .field(field)
                 .ok_or_else(|| Refusal::new(404, format!("unknown field {field}")))?;
             if f.required || f.readonly {
-                return Err(Refusal::new(400, "cannot hide a required or read-only field"));
+                return Err(Refusal::new(
+                    400,
+                    "cannot hide a required or read-only field",
+                ));
             }
-            c.hidden_fields.insert((module.to_owned(), field.to_owned()));
-            for row in c.tables.get_mut(module).into_iter().flat_map(|t| t.values_mut()) {
+            c.hidden_fields
+                .insert((module.to_owned(), field.to_owned()));
+            for row in c
+                .tables
+                .get_mut(module)
+                .into_iter()
+                .flat_map(|t| t.values_mut())
+            {
                 row.attrs.remove(field);
             }
             Ok(())
@@ -352,7 +370,12 @@ impl CrmSim {
 
     /// Inserts a record. `record` is a flat JSON object of attributes; many-to-many relations
     /// (`contacts`, `accounts`, …) may be given as arrays of ids. Returns the stored record (flat).
-    pub fn insert(&self, company: CompanyId, module: &str, record: Value) -> Result<Value, Refusal> {
+    pub fn insert(
+        &self,
+        company: CompanyId,
+        module: &str,
+        record: Value,
+    ) -> Result<Value, Refusal> {
         let now = self.now_local(company);
         self.with_company(company, |c| {
             let (attrs, links) = split_flat(c, module, record)?;
@@ -471,7 +494,10 @@ impl CrmSim {
     pub fn inject_fault(&self, rule: FaultRule) -> u64 {
         let mut n = self.inner.next_fault.lock();
         *n += 1;
-        self.inner.faults.lock().push(faults::ActiveFault { id: *n, rule });
+        self.inner
+            .faults
+            .lock()
+            .push(faults::ActiveFault { id: *n, rule });
         *n
     }
 
@@ -532,11 +558,7 @@ impl CrmSim {
 }
 
 /// Splits a flat admin record into attributes and many-to-many links.
-fn split_flat(
-    c: &Company,
-    module: &str,
-    record: Value,
-) -> Result<(Map<String, Value>, BTreeMap<String, Vec<u64>>), Refusal> {
+fn split_flat(c: &Company, module: &str, record: Value) -> Result<store::WriteParts, Refusal> {
     let m = c
         .module(module)
         .ok_or_else(|| Refusal::new(404, format!("unknown module {module:?}")))?;

@@ -56,7 +56,10 @@ impl FieldType {
 
     /// Ids and to-one links compare as integers.
     pub fn is_numeric(self) -> bool {
-        matches!(self, FieldType::Id | FieldType::Integer | FieldType::Relation(_))
+        matches!(
+            self,
+            FieldType::Id | FieldType::Integer | FieldType::Relation(_)
+        )
     }
 }
 

@@ -48,7 +48,10 @@ pub const POTENTIAL_STATUSES: &[(&str, &str, &str)] = &[
 ];
 
 fn id(v: &Value) -> String {
-    v["id"].as_str().expect("stored records have ids").to_owned()
+    v["id"]
+        .as_str()
+        .expect("stored records have ids")
+        .to_owned()
 }
 
 /// Adds the standard picklists (activity types and statuses, potential statuses, account types) to a
@@ -91,7 +94,10 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
         name: "Demo Käyttäjä".into(),
         locked: false,
     };
-    let user_id = sim.add_user(c, user.clone()).expect("demo user").to_string();
+    let user_id = sim
+        .add_user(c, user.clone())
+        .expect("demo user")
+        .to_string();
     sim.add_user(
         c,
         NewUser {
@@ -117,10 +123,30 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
 
     let ins = |module: &str, v: Value| sim.insert(c, module, v).expect("demo record is valid");
     let accounts = [
-        ("Kone ja Terä Oy", "Customer", "info@koneterä.fi", "+358 9 123 4567"),
-        ("Pohjolan Puu Ab", "Customer", "myynti@pohjolanpuu.fi", "+358 6 321 7654"),
-        ("Järvinen & Co Tmi", "Prospect", "jarvinen@jarvinenco.fi", "+358 40 555 1212"),
-        ("Savon Sähkö Oyj", "Partner", "asiakaspalvelu@savonsahko.fi", "+358 17 888 9900"),
+        (
+            "Kone ja Terä Oy",
+            "Customer",
+            "info@koneterä.fi",
+            "+358 9 123 4567",
+        ),
+        (
+            "Pohjolan Puu Ab",
+            "Customer",
+            "myynti@pohjolanpuu.fi",
+            "+358 6 321 7654",
+        ),
+        (
+            "Järvinen & Co Tmi",
+            "Prospect",
+            "jarvinen@jarvinenco.fi",
+            "+358 40 555 1212",
+        ),
+        (
+            "Savon Sähkö Oyj",
+            "Partner",
+            "asiakaspalvelu@savonsahko.fi",
+            "+358 17 888 9900",
+        ),
     ];
     let account_ids: Vec<String> = accounts
         .iter()
@@ -197,12 +223,72 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
             .to_string()
     };
     let plan = [
-        ("Puhelu Matti Virtasen kanssa", "Soitto", 1, (9, 0), (9, 30), vec![0], vec![0], None, "Avoin"),
-        ("Tarjouspalaveri", "Tapaaminen", 2, (13, 0), (14, 30), vec![0, 1], vec![0], Some(0), "Avoin"),
-        ("Sahan automaation aloitus", "Tapaaminen", 6, (10, 0), (12, 0), vec![2, 3], vec![1], Some(1), "Avoin"),
-        ("Lähetä tarjous Järviselle", "Tehtävä", 3, (8, 0), (8, 30), vec![4], vec![2], Some(2), "Avoin"),
-        ("Muistio: hinnoittelu", "Muistio", -2, (15, 0), (15, 15), vec![], vec![0], None, "Valmis"),
-        ("Kvartaalikatsaus Savon Sähkön kanssa", "Tapaaminen", 13, (12, 0), (13, 0), vec![5], vec![3], None, "Avoin"),
+        (
+            "Puhelu Matti Virtasen kanssa",
+            "Soitto",
+            1,
+            (9, 0),
+            (9, 30),
+            vec![0],
+            vec![0],
+            None,
+            "Avoin",
+        ),
+        (
+            "Tarjouspalaveri",
+            "Tapaaminen",
+            2,
+            (13, 0),
+            (14, 30),
+            vec![0, 1],
+            vec![0],
+            Some(0),
+            "Avoin",
+        ),
+        (
+            "Sahan automaation aloitus",
+            "Tapaaminen",
+            6,
+            (10, 0),
+            (12, 0),
+            vec![2, 3],
+            vec![1],
+            Some(1),
+            "Avoin",
+        ),
+        (
+            "Lähetä tarjous Järviselle",
+            "Tehtävä",
+            3,
+            (8, 0),
+            (8, 30),
+            vec![4],
+            vec![2],
+            Some(2),
+            "Avoin",
+        ),
+        (
+            "Muistio: hinnoittelu",
+            "Muistio",
+            -2,
+            (15, 0),
+            (15, 15),
+            vec![],
+            vec![0],
+            None,
+            "Valmis",
+        ),
+        (
+            "Kvartaalikatsaus Savon Sähkön kanssa",
+            "Tapaaminen",
+            13,
+            (12, 0),
+            (13, 0),
+            vec![5],
+            vec![3],
+            None,
+            "Avoin",
+        ),
     ];
     let activity_ids = plan
         .into_iter()

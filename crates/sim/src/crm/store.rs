@@ -16,6 +16,9 @@ pub struct Row {
     pub links: BTreeMap<String, BTreeSet<u64>>,
 }
 
+/// Attributes and many-to-many links of a write, as parsed from a request or an admin record.
+pub type WriteParts = (Map<String, Value>, BTreeMap<String, Vec<u64>>);
+
 #[derive(Debug, Clone)]
 pub struct UserAuth {
     pub password: String,
@@ -125,8 +128,11 @@ impl Company {
     pub fn module(&self, name: &str) -> Option<ModuleDef> {
         let base = self.base.iter().find(|m| m.name == name)?;
         let mut m = base.clone();
-        m.fields
-            .retain(|f| !self.hidden_fields.contains(&(name.to_owned(), f.name.clone())));
+        m.fields.retain(|f| {
+            !self
+                .hidden_fields
+                .contains(&(name.to_owned(), f.name.clone()))
+        });
         if let Some(cf) = self.custom_fields.get(name) {
             m.fields.extend(cf.iter().cloned());
         }
@@ -270,10 +276,16 @@ impl Company {
                     .as_str()
                     .ok_or_else(|| Refusal::invalid(name, format!("{name} must be a string")))?;
                 if f.ty != FieldType::Text && s.chars().count() > 255 {
-                    return Err(Refusal::invalid(name, format!("{name} is over 255 characters")));
+                    return Err(Refusal::invalid(
+                        name,
+                        format!("{name} is over 255 characters"),
+                    ));
                 }
                 if f.ty == FieldType::Email && !s.is_empty() && !s.contains('@') {
-                    return Err(Refusal::invalid(name, format!("{name} is not an email address")));
+                    return Err(Refusal::invalid(
+                        name,
+                        format!("{name} is not an email address"),
+                    ));
                 }
                 if f.ty == FieldType::Picklist && !s.is_empty() {
                     let allowed = self.picklist_values(m.name, name);
@@ -299,7 +311,9 @@ impl Company {
                 .as_str()
                 .and_then(|s| NaiveDateTime::parse_from_str(s, DATETIME_FORMAT).ok())
                 .map(|d| Value::String(d.format(DATETIME_FORMAT).to_string()))
-                .ok_or_else(|| Refusal::invalid(name, format!("{name} must be YYYY-MM-DD HH:MM:SS"))),
+                .ok_or_else(|| {
+                    Refusal::invalid(name, format!("{name} must be YYYY-MM-DD HH:MM:SS"))
+                }),
             FieldType::Date => v
                 .as_str()
                 .and_then(parse_date)
@@ -322,8 +336,9 @@ impl Company {
     /// Active values of the picklist for `module.field`, in position order.
     pub fn picklist_values(&self, module: &str, field: &str) -> Vec<String> {
         let Some(pl) = self.tables["picklists"].iter().find_map(|(id, r)| {
-            (r.attrs.get("module") == Some(&json!(module)) && r.attrs.get("field") == Some(&json!(field)))
-                .then_some(*id)
+            (r.attrs.get("module") == Some(&json!(module))
+                && r.attrs.get("field") == Some(&json!(field)))
+            .then_some(*id)
         }) else {
             return Vec::new();
         };
@@ -349,7 +364,10 @@ impl Company {
     ) -> Result<(), Refusal> {
         for (rel, ids) in links {
             let many = m.many(rel).ok_or_else(|| {
-                Refusal::new(400, format!("unknown relationship {rel:?} in module {}", m.name))
+                Refusal::new(
+                    400,
+                    format!("unknown relationship {rel:?} in module {}", m.name),
+                )
             })?;
             for id in ids {
                 if self.row(many.module, *id).is_none() {
@@ -378,10 +396,11 @@ impl Company {
             .ok_or_else(|| Refusal::new(404, format!("unknown module {module:?}")))?;
         let mut clean = self.check_attrs(&m, attrs, None, admin)?;
         self.check_links(&m, links)?;
-        if m.field("owner_id").is_some() && !clean.contains_key("owner_id") {
-            if let Some(actor) = actor {
-                clean.insert("owner_id".into(), json!(actor.to_string()));
-            }
+        if let Some(actor) = actor
+            && m.field("owner_id").is_some()
+            && !clean.contains_key("owner_id")
+        {
+            clean.insert("owner_id".into(), json!(actor.to_string()));
         }
         let id = self.alloc_id(module);
         let stamp = json!(now.format(DATETIME_FORMAT).to_string());
@@ -401,8 +420,7 @@ impl Company {
             }
         }
         for (rel, ids) in links {
-            row.links
-                .insert(rel.clone(), ids.iter().copied().collect());
+            row.links.insert(rel.clone(), ids.iter().copied().collect());
         }
         self.tables
             .get_mut(module)
@@ -462,7 +480,12 @@ impl Company {
         let base = self.base.clone();
         for m in &base {
             for many in m.many.iter().filter(|r| r.module == module) {
-                for row in self.tables.get_mut(m.name).into_iter().flat_map(|t| t.values_mut()) {
+                for row in self
+                    .tables
+                    .get_mut(m.name)
+                    .into_iter()
+                    .flat_map(|t| t.values_mut())
+                {
                     if let Some(set) = row.links.get_mut(many.name) {
                         set.remove(&id);
                     }
@@ -492,18 +515,15 @@ impl Company {
     ) -> Result<Vec<u64>, Refusal> {
         let mut sort_types = Vec::new();
         for (field, _) in sort {
-            let ty = m
-                .field(field)
-                .map(|f| f.ty)
-                .ok_or_else(|| Refusal::new(400, format!("cannot sort by unknown field {field:?}")))?;
+            let ty = m.field(field).map(|f| f.ty).ok_or_else(|| {
+                Refusal::new(400, format!("cannot sort by unknown field {field:?}"))
+            })?;
             sort_types.push(ty);
         }
         let table = &self.tables[m.name];
         let mut ids: Vec<u64> = table
             .iter()
-            .filter(|(_, row)| {
-                filter.is_none_or(|f| f.matches(&|p| self.path_values(m, row, p)))
-            })
+            .filter(|(_, row)| filter.is_none_or(|f| f.matches(&|p| self.path_values(m, row, p))))
             .map(|(id, _)| *id)
             .collect();
         if !sort.is_empty() {
@@ -618,7 +638,13 @@ impl Company {
                 let row = &self.tables[m.name][id];
                 let linked: Vec<u64> = match m.to_one(rel) {
                     Some((f, _)) => row.attrs.get(&f.name).and_then(id_of).into_iter().collect(),
-                    None => row.links.get(rel.as_str()).into_iter().flatten().copied().collect(),
+                    None => row
+                        .links
+                        .get(rel.as_str())
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect(),
                 };
                 for l in linked {
                     if self.row(target, l).is_some() && seen.insert((target, l)) {
