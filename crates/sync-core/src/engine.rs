@@ -1,6 +1,8 @@
 //! The planner: compares both sides with the status table and decides, row by row of the decision table
 //! in `DECISIONS.md`.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +17,7 @@ use crate::plan::{
     StepKind, SyncInput, Write,
 };
 use crate::settings::{BUSY_WORDS, PrivateMode, Settings};
-use crate::status::{Projection, SideState, StatusRow, content_hash};
+use crate::status::{Projection, SideState, StatusRow, hash_normalized};
 use crate::time::Windows;
 
 /// Plans one run. Pure: the same input always gives the same plan.
@@ -36,28 +38,33 @@ pub fn plan(input: &SyncInput) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
-/// Normalised copies of the listed contents, built once so every comparison sees canonical values.
-struct Prepared {
-    o_content: Vec<Content>,
-    c_content: Vec<Content>,
+/// Normalised copies of the listed contents, made on first use: in a steady state most pairs are
+/// decided from their versions alone, and normalising 20,000 entries up front would dominate the run.
+struct Prepared<'a> {
+    input: &'a SyncInput,
+    o_content: Vec<OnceCell<Content>>,
+    c_content: Vec<OnceCell<Content>>,
 }
 
-impl Prepared {
-    fn new(input: &SyncInput) -> Prepared {
+impl<'a> Prepared<'a> {
+    fn new(input: &'a SyncInput) -> Prepared<'a> {
         Prepared {
-            o_content: input
-                .outlook
-                .items
-                .iter()
-                .map(|i| i.content.normalized())
+            input,
+            o_content: (0..input.outlook.items.len())
+                .map(|_| OnceCell::new())
                 .collect(),
-            c_content: input
-                .crm
-                .items
-                .iter()
-                .map(|i| i.content.normalized())
+            c_content: (0..input.crm.items.len())
+                .map(|_| OnceCell::new())
                 .collect(),
         }
+    }
+
+    fn o(&self, i: usize) -> &Content {
+        self.o_content[i].get_or_init(|| self.input.outlook.items[i].content.normalized())
+    }
+
+    fn c(&self, i: usize) -> &Content {
+        self.c_content[i].get_or_init(|| self.input.crm.items[i].content.normalized())
     }
 }
 
@@ -110,8 +117,10 @@ struct Merge {
 
 struct Engine<'a> {
     input: &'a SyncInput,
-    p: &'a Prepared,
+    p: &'a Prepared<'a>,
     s: &'a Settings,
+    /// The default activity type, normalised like every other value.
+    default_type: Option<String>,
     w: Windows,
     o_idx: HashMap<&'a OutlookId, usize>,
     c_idx: HashMap<&'a CrmId, usize>,
@@ -143,11 +152,18 @@ fn index_unique<'a, T, Id: std::hash::Hash + Eq + ToString>(
 }
 
 impl<'a> Engine<'a> {
-    fn new(input: &'a SyncInput, p: &'a Prepared) -> Engine<'a> {
+    fn new(input: &'a SyncInput, p: &'a Prepared<'a>) -> Engine<'a> {
         Engine {
             input,
             p,
             s: &input.settings,
+            default_type: input
+                .settings
+                .default_activity_type
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
             w: Windows::compute(&input.settings, input.now),
             o_idx: HashMap::new(),
             c_idx: HashMap::new(),
@@ -228,7 +244,7 @@ impl<'a> Engine<'a> {
     fn o_cur(&self, i: usize) -> Cur<'a> {
         let item: &'a OutlookItem = &self.input.outlook.items[i];
         Cur {
-            content: &self.p.o_content[i],
+            content: self.p.o(i),
             version: Some(&item.version),
             modified: item.modified,
             listed: true,
@@ -239,7 +255,7 @@ impl<'a> Engine<'a> {
     fn c_cur(&self, i: usize) -> Cur<'a> {
         let item: &'a CrmItem = &self.input.crm.items[i];
         Cur {
-            content: &self.p.c_content[i],
+            content: self.p.c(i),
             version: Some(&item.version),
             modified: item.modified,
             listed: true,
@@ -250,12 +266,14 @@ impl<'a> Engine<'a> {
     // ----- rules ---------------------------------------------------------------------------------------
 
     /// The Outlook entry in CRM terms: its type is the chosen one, else the default.
-    fn outlook_as_crm(&self, o: &Content) -> Content {
-        let mut c = o.clone();
-        if c.activity_type.is_none() {
-            c.activity_type = self.s.default_activity_type.clone();
+    fn outlook_as_crm<'c>(&self, o: &'c Content) -> Cow<'c, Content> {
+        match (&o.activity_type, &self.default_type) {
+            (None, Some(t)) => Cow::Owned(Content {
+                activity_type: Some(t.clone()),
+                ..o.clone()
+            }),
+            _ => Cow::Borrowed(o),
         }
-        c.normalized()
     }
 
     /// What a busy block of `from` looks like: time, type and status kept, everything else neutral.
@@ -364,16 +382,21 @@ impl<'a> Engine<'a> {
             };
             return survivor_deleted.then(|| unlink_step(row, Vec::new()));
         }
+        if self.untouched(row) {
+            return None;
+        }
         match (self.o_state(row), self.c_state(row)) {
             (State::Deleted, State::Deleted) => Some(unlink_step(row, Vec::new())),
             (State::Deleted, State::Unlisted) => Some(detach_step(
                 row,
                 Side::Outlook,
-                SkipReason::PartnerNotListed,
+                vec![SkipReason::PartnerNotListed],
             )),
-            (State::Unlisted, State::Deleted) => {
-                Some(detach_step(row, Side::Crm, SkipReason::PartnerNotListed))
-            }
+            (State::Unlisted, State::Deleted) => Some(detach_step(
+                row,
+                Side::Crm,
+                vec![SkipReason::PartnerNotListed],
+            )),
             // Missing from a windowed listing is never a deletion: the pair just is not synced now. An
             // event that never got its link property gets it now, wherever it is, so that re-pairing
             // finds it.
@@ -382,6 +405,27 @@ impl<'a> Engine<'a> {
             (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
+        }
+    }
+
+    /// The steady-state shortcut: both sides listed with the versions the row holds, the event tagged and
+    /// the projection unchanged. Nothing can be decided for such a pair, so no content is even looked at.
+    fn untouched(&self, row: &StatusRow) -> bool {
+        let (Some(&i), Some(&j)) = (self.o_idx.get(&row.outlook_id), self.c_idx.get(&row.crm_id))
+        else {
+            return false;
+        };
+        let o = &self.input.outlook.items[i];
+        let c = &self.input.crm.items[j];
+        let same = !o.cancelled
+            && row.outlook.version.as_deref() == Some(o.version.as_str())
+            && row.crm.version.as_deref() == Some(c.version.as_str())
+            && o.crm_link.as_ref() == Some(&row.crm_id);
+        // Only private entries can change projection (or be frozen by "skip") without an edit.
+        same && if o.content.private || c.content.private {
+            self.projection(Some(row.projection), self.p.o(i), self.p.c(j)) == Ok(row.projection)
+        } else {
+            row.projection == Projection::Full
         }
     }
 
@@ -397,7 +441,7 @@ impl<'a> Engine<'a> {
         } else {
             cur.content
         };
-        if content_hash(cmp) == state.hash {
+        if hash_normalized(cmp) == state.hash {
             return Change::VersionMoved;
         }
         Change::Changed(
@@ -422,21 +466,28 @@ impl<'a> Engine<'a> {
             return Some(detach_step(
                 row,
                 deleted,
-                SkipReason::OutsideWindow { direction: dir },
+                vec![SkipReason::OutsideWindow { direction: dir }],
             ));
         }
         if !d.edit_delete_types.contains(pair_type) {
             return Some(detach_step(
                 row,
                 deleted,
-                SkipReason::DeleteNotAllowed {
+                vec![SkipReason::DeleteNotAllowed {
                     direction: dir,
                     activity_type: pair_type.map(str::to_owned),
-                },
+                }],
             ));
         }
         let survivor_side = deleted.other();
         if survivor.listed && self.change_of(row, survivor_side, &survivor).is_changed() {
+            if deleted == Side::Outlook && self.o_idx.contains_key(&row.outlook_id) {
+                // A cancelled event is still in the calendar: copying the edited activity back would show
+                // the meeting twice. The edit stays in the CRM, the pair is frozen.
+                let mut step = detach_step(row, deleted, Vec::new());
+                step.conflicts.push(Conflict::EditBeatDelete { deleted });
+                return Some(step);
+            }
             // The edit beats the delete (nothing the user typed is lost): forget the pair and plan the
             // survivor again as a new entry, under the create rules of its direction.
             match survivor_side {
@@ -501,6 +552,17 @@ impl<'a> Engine<'a> {
         }
         let o_change = self.change_of(row, Side::Outlook, &o);
         let c_change = self.change_of(row, Side::Crm, &c);
+        let needs_tag = if o.listed {
+            o.crm_link != Some(&row.crm_id)
+        } else {
+            !row.outlook_tagged
+        };
+        if matches!((&o_change, &c_change), (Change::Same, Change::Same))
+            && proj == before
+            && !needs_tag
+        {
+            return None;
+        }
         let pair_type = row.synced_type();
         let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
         let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
@@ -515,11 +577,7 @@ impl<'a> Engine<'a> {
             &o2c,
             &c2o,
         );
-        let tag = if o.listed {
-            o.crm_link != Some(&row.crm_id)
-        } else {
-            !row.outlook_tagged
-        };
+        let tag = needs_tag;
         let series = self
             .o_idx
             .get(&row.outlook_id)
@@ -604,12 +662,12 @@ impl<'a> Engine<'a> {
         // Known tagged if we tag it now, if the listed event shows the link, or (for an event a changes
         // listing did not mention) if it was known before.
         let outlook_tagged = tag || o.crm_link == Some(&crm_id) || (!o.listed && was_tagged);
-        let o_new = m.o_patch.apply(o.content).normalized();
-        let c_new = m.c_patch.apply(c.content).normalized();
+        let o_new = m.o_patch.apply(o.content);
+        let c_new = m.c_patch.apply(c.content);
         let row = StatusRow {
             crm_id,
             outlook_id,
-            outlook: SideState::new(
+            outlook: SideState::of_normalized(
                 if o_written {
                     None
                 } else {
@@ -617,7 +675,7 @@ impl<'a> Engine<'a> {
                 },
                 redact_if(proj.private_side() == Some(Side::Outlook), o_new),
             ),
-            crm: SideState::new(
+            crm: SideState::of_normalized(
                 if c_written {
                     None
                 } else {
@@ -662,7 +720,9 @@ impl<'a> Engine<'a> {
         };
         let o_crm = self.outlook_as_crm(o.content);
         let transition = before != Some(proj);
-        let block = self.block_of(&o_crm);
+        // Only a pair entering busy-block mode needs the block's values.
+        let block = (transition && before.is_some() && proj.block_side().is_some())
+            .then(|| self.block_of(&o_crm));
         let later = if c.modified > o.modified {
             Side::Crm
         } else {
@@ -674,13 +734,11 @@ impl<'a> Engine<'a> {
                 // Nothing of the original's content flows, nothing typed into a block flows back. The block
                 // is written only when a linked pair enters busy-block mode (scrubbing what we copied
                 // earlier); an adopted pair keeps what the CRM user wrote, since we did not put it there.
-                if transition && before.is_some() {
+                if let Some(block) = &block {
                     match block_side {
-                        Side::Crm if !field_eq(f, &block, c.content) => {
-                            m.c_patch.set_from(f, &block)
-                        }
-                        Side::Outlook if !field_eq(f, &block, o.content) => {
-                            m.o_patch.set_from(f, &block)
+                        Side::Crm if !field_eq(f, block, c.content) => m.c_patch.set_from(f, block),
+                        Side::Outlook if !field_eq(f, block, o.content) => {
+                            m.o_patch.set_from(f, block)
                         }
                         _ => {}
                     }
@@ -763,7 +821,7 @@ impl<'a> Engine<'a> {
 
         // CRM entries that are never synced are set aside first, so nothing links to them.
         for &j in &c_pool {
-            if skip_private && self.p.c_content[j].private {
+            if skip_private && self.p.c(j).private {
                 c_taken[j] = true;
                 c_private[j] = true;
                 steps.push(skip_step(
@@ -782,7 +840,7 @@ impl<'a> Engine<'a> {
                 Some(SkipReason::SeriesMaster)
             } else if item.cancelled {
                 Some(SkipReason::Cancelled)
-            } else if skip_private && self.p.o_content[i].private {
+            } else if skip_private && self.p.o(i).private {
                 Some(SkipReason::PrivateEntry)
             } else {
                 None
@@ -830,20 +888,17 @@ impl<'a> Engine<'a> {
             if c_taken[j] {
                 continue;
             }
-            for key in self.match_keys(&self.p.c_content[j]) {
+            for key in self.match_keys(self.p.c(j)) {
                 by_key.entry(key).or_default().push(j);
             }
         }
         let mut o_unmatched = Vec::new();
         for i in o_rest {
-            let found = self
-                .match_keys(&self.p.o_content[i])
-                .into_iter()
-                .find_map(|k| {
-                    by_key
-                        .get(&k)
-                        .and_then(|js| js.iter().copied().find(|&j| !c_taken[j]))
-                });
+            let found = self.match_keys(self.p.o(i)).into_iter().find_map(|k| {
+                by_key
+                    .get(&k)
+                    .and_then(|js| js.iter().copied().find(|&j| !c_taken[j]))
+            });
             match found {
                 Some(j) => {
                     c_taken[j] = true;
@@ -921,7 +976,7 @@ impl<'a> Engine<'a> {
 
     fn create_in_crm_step(&self, i: usize) -> Step {
         let item = &self.input.outlook.items[i];
-        let o = &self.p.o_content[i];
+        let o = self.p.o(i);
         let dir = Direction::OutlookToCrm;
         let skip = |r| skip_step(Some(item.id.clone()), None, vec![r]);
         if !self.w.outlook_to_crm.contains(&o.when) {
@@ -943,14 +998,18 @@ impl<'a> Engine<'a> {
             });
         }
         let busy = self.s.private_mode == PrivateMode::BusyBlock && o.private;
-        let content = if busy { self.block_of(&as_crm) } else { as_crm };
+        let content = if busy {
+            self.block_of(&as_crm)
+        } else {
+            as_crm.into_owned()
+        };
         // Stamp the type on the event with the link, so a later change of the default type does not
         // retype entries that are already in the CRM.
         let mut stamp = Patch::default();
         if o.activity_type.is_none() {
             stamp.activity_type = Some(Some(activity_type));
         }
-        let o_new = stamp.apply(o).normalized();
+        let o_new = stamp.apply(o);
         let salt = self.released_o.get(&i).map(String::as_str).unwrap_or("");
         Step {
             kind: StepKind::CreateInCrm,
@@ -976,8 +1035,8 @@ impl<'a> Engine<'a> {
                 row: StatusRow {
                     crm_id: CrmId(String::new()),
                     outlook_id: item.id.clone(),
-                    outlook: SideState::new(None, redact_if(busy, o_new)),
-                    crm: SideState::new(None, content),
+                    outlook: SideState::of_normalized(None, redact_if(busy, o_new)),
+                    crm: SideState::of_normalized(None, content),
                     projection: if busy {
                         Projection::BusyBlockInCrm
                     } else {
@@ -990,7 +1049,7 @@ impl<'a> Engine<'a> {
                     outlook_tagged: true,
                 },
             },
-            outlook_fallback: Some(SideState::new(
+            outlook_fallback: Some(SideState::of_normalized(
                 Some(item.version.clone()),
                 redact_if(busy, o.clone()),
             )),
@@ -999,7 +1058,7 @@ impl<'a> Engine<'a> {
 
     fn create_in_outlook_step(&self, j: usize) -> Step {
         let item = &self.input.crm.items[j];
-        let c = &self.p.c_content[j];
+        let c = self.p.c(j);
         let dir = Direction::CrmToOutlook;
         let skip = |r| skip_step(None, Some(item.id.clone()), vec![r]);
         if !self.w.crm_to_outlook.contains(&c.when) {
@@ -1036,8 +1095,11 @@ impl<'a> Engine<'a> {
                 row: StatusRow {
                     crm_id: item.id.clone(),
                     outlook_id: OutlookId(String::new()),
-                    outlook: SideState::new(None, content),
-                    crm: SideState::new(Some(item.version.clone()), redact_if(busy, c.clone())),
+                    outlook: SideState::of_normalized(None, content),
+                    crm: SideState::of_normalized(
+                        Some(item.version.clone()),
+                        redact_if(busy, c.clone()),
+                    ),
                     projection: if busy {
                         Projection::BusyBlockInOutlook
                     } else {
@@ -1155,14 +1217,14 @@ fn tag_step(row: &StatusRow) -> Step {
     }
 }
 
-fn detach_step(row: &StatusRow, gone: Side, reason: SkipReason) -> Step {
+fn detach_step(row: &StatusRow, gone: Side, reasons: Vec<SkipReason>) -> Step {
     Step {
         kind: StepKind::Detach,
         outlook_id: Some(row.outlook_id.clone()),
         crm_id: Some(row.crm_id.clone()),
         writes: Vec::new(),
         conflicts: Vec::new(),
-        reasons: vec![reason],
+        reasons,
         row: RowChange::Upsert {
             replaces: Some(row.key()),
             row: StatusRow {

@@ -51,10 +51,15 @@ pub struct SideState {
 }
 
 impl SideState {
+    /// Stores `content` normalised, with its hash.
     pub fn new(version: Option<String>, content: Content) -> Self {
+        Self::of_normalized(version, content.normalized())
+    }
+
+    pub(crate) fn of_normalized(version: Option<String>, content: Content) -> Self {
         SideState {
             version,
-            hash: content_hash(&content),
+            hash: hash_normalized(&content),
             content,
         }
     }
@@ -129,7 +134,11 @@ pub struct RowKey {
 /// The encoding is explicit (tagged, length-prefixed fields) rather than a serde format, so the hashes
 /// stored in Postgres stay valid when a serialiser or field order changes.
 pub fn content_hash(content: &Content) -> String {
-    let c = content.normalized();
+    hash_normalized(&content.normalized())
+}
+
+/// [`content_hash`] of content that is already normalised (the planner's hot path).
+pub(crate) fn hash_normalized(c: &Content) -> String {
     let mut h = Sha256::new();
     let mut put = |tag: &str, value: &str| {
         h.update(tag.as_bytes());
@@ -155,8 +164,18 @@ pub fn content_hash(content: &Content) -> String {
     for a in &c.attendees {
         put("attendee", a);
     }
-    let digest = h.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
+}
+
+/// Lower-case hex without a formatting call per byte (hashing is on the planner's hot path).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 #[cfg(test)]

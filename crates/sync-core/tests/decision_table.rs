@@ -439,6 +439,29 @@ fn row17_cancelled_occurrence_deletes_in_crm() {
 }
 
 #[test]
+fn row17_cancelled_event_with_crm_edit_detaches_without_copying_back() {
+    let mut w = World::new(settings());
+    let (o, c) = linked_pair(&mut w);
+    w.user_edit_crm(&c, |x| x.body = "Rescheduling notes".into());
+    w.user_cancel_outlook(&o);
+    let p = w.sync();
+    assert_eq!(kinds(&p), vec![StepKind::Detach]);
+    assert_eq!(
+        p.steps[0].conflicts,
+        vec![Conflict::EditBeatDelete {
+            deleted: Side::Outlook
+        }]
+    );
+    assert!(w.crm.contains_key(&c), "the edit stays");
+    assert_eq!(
+        w.outlook.len(),
+        1,
+        "no second copy next to the cancelled event"
+    );
+    assert!(w.sync().is_quiet());
+}
+
+#[test]
 fn row18_private_pair_in_skip_mode_is_frozen() {
     let mut s = settings();
     s.private_mode = PrivateMode::Skip;
