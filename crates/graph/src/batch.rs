@@ -189,8 +189,6 @@ impl MailboxClient {
         requests: Vec<BatchRequest>,
     ) -> Result<Vec<BatchResponse>, GraphError> {
         let order: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-        let by_id: HashMap<String, BatchRequest> =
-            requests.iter().map(|r| (r.id.clone(), r.clone())).collect();
         let mut done: HashMap<String, BatchResponse> = HashMap::new();
         let mut pending: Vec<BatchRequest> = requests;
         let started = Instant::now();
@@ -253,10 +251,61 @@ impl MailboxClient {
             tokio::time::sleep(wait).await;
             pending = retry;
         }
-        let _ = by_id;
         Ok(order
             .into_iter()
             .filter_map(|id| done.remove(&id))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(id: &str) -> BatchRequest {
+        BatchRequest::new(id, "GET", "/me")
+    }
+
+    #[test]
+    fn plan_packs_independent_requests_twenty_per_batch() {
+        let reqs: Vec<_> = (0..45).map(|i| get(&i.to_string())).collect();
+        let sizes: Vec<usize> = plan(&reqs).unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![20, 20, 5]);
+    }
+
+    #[test]
+    fn plan_keeps_dependency_chains_in_one_batch() {
+        let mut reqs: Vec<_> = (0..19).map(|i| get(&format!("x{i}"))).collect();
+        reqs.push(get("a"));
+        reqs.push(get("b").depends_on("a"));
+        reqs.push(get("c").depends_on("b"));
+        let batches = plan(&reqs).unwrap();
+        let with_a = batches
+            .iter()
+            .find(|b| b.iter().any(|r| r.id == "a"))
+            .unwrap();
+        assert!(with_a.iter().any(|r| r.id == "b") && with_a.iter().any(|r| r.id == "c"));
+        assert!(batches.iter().all(|b| b.len() <= MAX_BATCH));
+    }
+
+    #[test]
+    fn plan_refuses_unknown_dependencies_and_duplicate_ids() {
+        assert!(plan(&[get("a").depends_on("zz")]).is_err());
+        assert!(plan(&[get("a"), get("a")]).is_err());
+    }
+
+    #[test]
+    fn batch_item_retry_after_is_read_as_fractional_seconds() {
+        let mut r = BatchResponse {
+            id: "1".into(),
+            status: 429,
+            headers: BTreeMap::new(),
+            body: None,
+        };
+        r.headers.insert("Retry-After".into(), "2.5".into());
+        assert_eq!(r.retry_after(), Some(Duration::from_millis(2500)));
+        assert!(r.retryable());
+        r.status = 404;
+        assert!(!r.retryable());
     }
 }

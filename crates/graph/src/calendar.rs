@@ -83,6 +83,18 @@ impl MailboxClient {
         format!("odata.maxpagesize={}", self.inner.config.page_size)
     }
 
+    /// `GET /me`: the mailbox owner. A user without an Exchange Online mailbox answers
+    /// [`GraphError::MailboxNotEnabled`].
+    pub async fn me(&self) -> Result<crate::User, GraphError> {
+        self.send_json(&Req::get("/me")).await
+    }
+
+    /// The mailbox's time zone (`GET /me/mailboxSettings`), IANA or Windows name as Graph stores it.
+    pub async fn mailbox_time_zone(&self) -> Result<Option<String>, GraphError> {
+        let v: Value = self.send_json(&Req::get("/me/mailboxSettings")).await?;
+        Ok(v["timeZone"].as_str().map(str::to_string))
+    }
+
     /// `GET /me/calendars` (all pages).
     pub async fn list_calendars(&self) -> Result<Vec<Calendar>, GraphError> {
         self.collect_pages(Req::get("/me/calendars")).await

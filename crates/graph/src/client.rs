@@ -404,3 +404,61 @@ impl MailboxClient {
         &self.mailbox
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_accepts_fractional_seconds_and_http_dates() {
+        assert_eq!(
+            retry_after(&headers("0.25")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(retry_after(&headers("3")), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&headers("-1")), None);
+        let past = retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")).unwrap();
+        assert_eq!(past, Duration::ZERO);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        let r = |s: u16, code: &str| Resp {
+            status: StatusCode::from_u16(s).unwrap(),
+            headers: HeaderMap::new(),
+            body: serde_json::to_vec(&serde_json::json!({"error": {"code": code, "message": "m"}}))
+                .unwrap(),
+        };
+        assert!(matches!(
+            error_for(&r(404, "ErrorItemNotFound")),
+            GraphError::NotFound { .. }
+        ));
+        assert!(matches!(
+            error_for(&r(404, "MailboxNotEnabledForRESTAPI")),
+            GraphError::MailboxNotEnabled
+        ));
+        assert!(matches!(
+            error_for(&r(410, "syncStateNotFound")),
+            GraphError::ResyncRequired
+        ));
+        assert!(matches!(
+            error_for(&r(412, "ErrorIrresolvableConflict")),
+            GraphError::Conflict { .. }
+        ));
+        assert!(matches!(
+            error_for(&r(400, "BadRequest")),
+            GraphError::BadRequest { status: 400, .. }
+        ));
+        assert!(matches!(
+            error_for(&r(500, "x")),
+            GraphError::Api { status: 500, .. }
+        ));
+    }
+}

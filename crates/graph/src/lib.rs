@@ -88,3 +88,26 @@ pub fn transaction_id(parts: &[&str]) -> String {
         .expect("constant GUID");
     uuid::Uuid::new_v5(&ns, parts.join("\u{1f}").as_bytes()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn transaction_id_is_deterministic_and_distinguishes_inputs() {
+        let a = super::transaction_id(&["pairing", "act-1"]);
+        assert_eq!(a, super::transaction_id(&["pairing", "act-1"]));
+        assert_ne!(a, super::transaction_id(&["pairing", "act-2"]));
+        assert_ne!(
+            super::transaction_id(&["ab", "c"]),
+            super::transaction_id(&["a", "bc"])
+        );
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        assert_eq!(
+            format!("{:?}", super::Secret::new("hunter2")),
+            "Secret(***)"
+        );
+    }
+}

@@ -360,3 +360,16 @@ pub struct Message {
     #[serde(default)]
     pub parent_folder_id: Option<String>,
 }
+
+/// `GET /me`: who the mailbox belongs to (pairing checks the address matches).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+}

@@ -532,3 +532,31 @@ async fn calendar_view_expands_occurrences_with_our_marks() {
     assert_eq!(v[0].crm_activity_id(), Some("act-9"));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn me_and_time_zone_identify_the_mailbox_and_a_user_without_one_is_typed() {
+    let h = Harness::start().await;
+    let me = h.mb.me().await.unwrap();
+    assert_eq!(me.mail.as_deref(), Some(EMAIL));
+    assert_eq!(me.id, h.user_id);
+    assert_eq!(
+        h.mb.mailbox_time_zone().await.unwrap().as_deref(),
+        Some("Europe/Helsinki")
+    );
+    let t = h.sim.mint_id_token(
+        sim::graph::DEFAULT_TENANT_ID,
+        "0c1d2e3f-0000-4000-8000-000000000009",
+        "ei-postia@esimerkki.fi",
+        sim::graph::DEFAULT_CLIENT_ID,
+    );
+    let tokens = h.identity.exchange_on_behalf_of(&t).await.unwrap();
+    let ghost = h.client.mailbox(
+        "ei-postia@esimerkki.fi",
+        std::sync::Arc::new(graph::StaticToken(tokens.access_token)),
+    );
+    assert!(matches!(
+        ghost.me().await,
+        Err(GraphError::MailboxNotEnabled)
+    ));
+    h.stop().await;
+}

@@ -39,8 +39,10 @@ impl GraphSim {
     /// Creates `demo@esimerkki.fi` ("Maija Meikäläinen", Europe/Helsinki) with a calendar of a few
     /// weeks of meetings (one private, one all-day, a weekly series with an exception and a
     /// cancelled occurrence), a second calendar "Asiakastapaamiset", ordinary contacts and mail
-    /// exchanged with customers at asiakas.fi. Dates are relative to today.
+    /// exchanged with customers at asiakas.fi. Dates are relative to today. Seeding again
+    /// replaces the demo mailbox with a fresh one.
     pub fn seed_demo(&self) -> DemoMailbox {
+        self.inner.state.lock().mailboxes.remove(DEMO_EMAIL);
         let info = match self.mailbox_info(DEMO_EMAIL) {
             Some(i) => i,
             None => self
