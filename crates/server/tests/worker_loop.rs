@@ -15,8 +15,8 @@ use crm_server::{
     db,
     metrics::Metrics,
     worker::{
-        Backoff, ClaimedJob, JobError, JobHandler, JobKind, JobOutcome, JobQueue, Worker,
-        WorkerConfig,
+        Backoff, ClaimedJob, Enqueued, JobError, JobHandler, JobKind, JobOutcome, JobQueue,
+        Trigger, Worker, WorkerConfig,
     },
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -495,7 +495,7 @@ async fn an_enqueue_on_another_connection_wakes_an_idle_worker_through_notify() 
     .await;
     let other_process = JobQueue::new(f.pool.clone());
     other_process
-        .enqueue_now(p, JobKind::OutlookToCrm, crm_server::worker::Trigger::User)
+        .enqueue_now(p, JobKind::OutlookToCrm, Trigger::User)
         .await
         .unwrap();
     eventually("the enqueued job ran", || {
@@ -505,6 +505,57 @@ async fn an_enqueue_on_another_connection_wakes_an_idle_worker_through_notify() 
     .await;
     let report = worker.shutdown().await;
     assert_eq!(report.completed, 1);
+}
+
+#[tokio::test]
+async fn a_job_enqueued_during_its_run_runs_again_right_after_without_waiting_for_a_poll() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE kind = 'crm_to_outlook'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let (runs, queue) = (runs.clone(), f.queue.clone());
+        move |job: ClaimedJob| {
+            let (runs, queue) = (runs.clone(), queue.clone());
+            async move {
+                if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // A change notification arrives while the first run is in progress.
+                    let enqueued = queue
+                        .enqueue_now(job.pairing_id, job.kind, Trigger::ChangeNotification)
+                        .await
+                        .unwrap();
+                    assert_eq!(enqueued, Enqueued::AfterCurrentRun);
+                }
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let config = WorkerConfig {
+        // Neither a poll nor a notification can start the second run within this test.
+        poll_interval: HOUR,
+        listen: false,
+        ..config()
+    };
+    let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
+    eventually("the second run", || {
+        let n = runs.load(Ordering::SeqCst);
+        async move { n == 2 }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!(report.completed, 2);
+    let row = f
+        .queue
+        .jobs(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "outlook_to_crm")
+        .unwrap();
+    assert!(row.run_at > db_now(&f.pool).await + Duration::from_secs(3000));
 }
 
 #[tokio::test]

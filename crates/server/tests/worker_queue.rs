@@ -319,6 +319,8 @@ async fn complete_clears_the_lease_and_failures_and_schedules_the_next_run() {
         .complete(&job, Duration::from_secs(60))
         .await
         .unwrap();
+    assert!(!next.due_now);
+    let next = next.run_at;
     let after = db_now(&f.pool).await;
     assert!(next >= before + Duration::from_secs(60) && next <= after + Duration::from_secs(60));
     let row = f
@@ -487,16 +489,15 @@ async fn enqueue_now_during_a_run_keeps_the_lease_and_runs_again_right_after() {
         "still not claimable while leased"
     );
     let next = f.queue.complete(job, HOUR).await.unwrap();
-    assert!(
-        next <= db_now(&f.pool).await,
-        "due again at once, not in an hour"
-    );
+    assert!(next.due_now, "due again at once, not in an hour");
+    assert!(next.run_at <= db_now(&f.pool).await);
     let again = f.queue.claim("other", 10, LEASE).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, job.id);
     // Without an enqueue during the run, the handler's schedule applies.
     let next = f.queue.complete(&again[0], HOUR).await.unwrap();
-    assert!(next > db_now(&f.pool).await + Duration::from_secs(3500));
+    assert!(!next.due_now);
+    assert!(next.run_at > db_now(&f.pool).await + Duration::from_secs(3500));
 }
 
 #[tokio::test]

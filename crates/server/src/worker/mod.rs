@@ -49,7 +49,8 @@ mod runner;
 
 pub use backoff::Backoff;
 pub use queue::{
-    ClaimedJob, Enqueued, Failed, JobKind, JobQueue, JobState, QueueError, Trigger, WAKE_CHANNEL,
+    ClaimedJob, Completed, Enqueued, Failed, JobKind, JobQueue, JobState, QueueError, Trigger,
+    WAKE_CHANNEL,
 };
 pub use runner::{
     JobError, JobHandler, JobOutcome, Schedule, Worker, WorkerConfig, WorkerHandle, WorkerReport,

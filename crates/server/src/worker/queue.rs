@@ -112,6 +112,15 @@ pub struct JobState {
     pub last_error: Option<String>,
 }
 
+/// The result of [`JobQueue::complete`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    /// When the job runs next (database time).
+    pub run_at: DateTime<Utc>,
+    /// It was enqueued during the run and is due again already.
+    pub due_now: bool,
+}
+
 /// The result of [`JobQueue::fail`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failed {
@@ -294,20 +303,20 @@ impl JobQueue {
     }
 
     /// Success: clears the lease and the failure count, and schedules the next run `next_run_in` from
-    /// now — or keeps it due now if the job was enqueued during the run. Returns the next `run_at`.
+    /// now — or keeps it due now if the job was enqueued during the run.
     pub async fn complete(
         &self,
         job: &ClaimedJob,
         next_run_in: Duration,
-    ) -> Result<DateTime<Utc>, QueueError> {
-        sqlx::query_scalar(
+    ) -> Result<Completed, QueueError> {
+        let (run_at, due_now) = sqlx::query_as(
             "UPDATE jobs SET
                  run_at = CASE WHEN run_at > $3 THEN run_at
                                ELSE now() + make_interval(secs => $4) END,
                  locked_until = NULL, locked_by = NULL, lease_id = NULL,
                  attempts = 0, last_error = NULL
              WHERE id = $1 AND lease_id = $2
-             RETURNING run_at",
+             RETURNING run_at, run_at <= now()",
         )
         .bind(job.id)
         .bind(job.lease_id)
@@ -315,7 +324,8 @@ impl JobQueue {
         .bind(next_run_in.as_secs_f64())
         .fetch_optional(&self.pool)
         .await?
-        .ok_or(QueueError::LeaseLost { job_id: job.id })
+        .ok_or(QueueError::LeaseLost { job_id: job.id })?;
+        Ok(Completed { run_at, due_now })
     }
 
     /// Failure: counts the attempt, records the error's message (which must hold no secret; it is

@@ -182,7 +182,10 @@ pub struct WorkerReport {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RunEnd {
-    Completed,
+    /// `due_now`: it was enqueued during the run and should be claimed again at once.
+    Completed {
+        due_now: bool,
+    },
     Failed,
     LeaseLost,
     Released,
@@ -192,7 +195,7 @@ enum RunEnd {
 impl RunEnd {
     fn label(self) -> &'static str {
         match self {
-            RunEnd::Completed => "completed",
+            RunEnd::Completed { .. } => "completed",
             RunEnd::Failed => "failed",
             RunEnd::LeaseLost => "lease_lost",
             RunEnd::Released => "released",
@@ -204,7 +207,7 @@ impl RunEnd {
 impl WorkerReport {
     fn record(&mut self, end: RunEnd) {
         match end {
-            RunEnd::Completed => self.completed += 1,
+            RunEnd::Completed { .. } => self.completed += 1,
             RunEnd::Failed => self.failed += 1,
             RunEnd::LeaseLost => self.lease_lost += 1,
             RunEnd::Released => self.released += 1,
@@ -224,8 +227,12 @@ impl Worker {
         mut config: WorkerConfig,
         metrics: Arc<Metrics>,
     ) -> WorkerHandle {
+        // Zero periods would make Tokio's intervals panic.
+        const MIN_PERIOD: Duration = Duration::from_millis(10);
         config.concurrency = config.concurrency.max(1);
-        config.heartbeat = config.heartbeat.min(config.lease / 4);
+        config.poll_interval = config.poll_interval.max(MIN_PERIOD);
+        config.lease = config.lease.max(MIN_PERIOD * 4);
+        config.heartbeat = config.heartbeat.min(config.lease / 4).max(MIN_PERIOD);
         let (stop_tx, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
         let worker_id = config.worker_id.clone();
@@ -336,8 +343,9 @@ async fn run_loop<H: JobHandler>(
                 }
             }
             Some(joined) = tasks.join_next() => {
+                let rerun = matches!(joined, Ok((_, RunEnd::Completed { due_now: true })));
                 record(&ctx, &mut report, joined);
-                claim_now = backlog;
+                claim_now = backlog || rerun;
             }
             _ = poll.tick() => claim_now = true,
             _ = wake.notified() => claim_now = true,
@@ -464,7 +472,7 @@ async fn run_job_in_span<H: JobHandler>(
             .queue
             .complete(&job, outcome.run_again_in)
             .await
-            .map(|_| RunEnd::Completed),
+            .map(|c| RunEnd::Completed { due_now: c.due_now }),
         Ok(Err(error)) => {
             tracing::info!(error = %error, "job failed");
             ctx.queue
