@@ -699,3 +699,136 @@ async fn demo_seed_is_finnish_and_complete() {
         .count();
     assert!(upcoming >= 4);
 }
+
+#[tokio::test]
+async fn reporting_counts_matching_records() {
+    let env = start().await;
+    let demo = env.sim.seed_demo();
+    let (s, body) = env
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/reporting",
+            json!({"module": "activities", "filter": {"activity_type": "Tapaaminen"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let meetings = env
+        .sim
+        .list(demo.company_id, "activities")
+        .iter()
+        .filter(|a| a["activity_type"] == "Tapaaminen")
+        .count();
+    assert!(meetings > 0);
+    assert_eq!(v["data"]["count"], json!(meetings));
+    let (s, _) = env
+        .send(
+            reqwest::Method::POST,
+            &demo.api_key,
+            "/api/v1/reporting",
+            json!({"module": "activities", "filter": {"$nope": []}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn admin_http_changes_schema_time_zone_and_keys() {
+    let env = start().await;
+    let demo = env.sim.seed_demo();
+    let c = demo.company_id;
+    let k = &demo.api_key;
+    let r = env
+        .http
+        .post(env.url(&format!(
+            "/_admin/crm/companies/{c}/custom-fields/activities"
+        )))
+        .json(&json!({"name": "cf_laskutettava", "type": "boolean", "label": "Laskutettava"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = env
+        .http
+        .delete(env.url(&format!(
+            "/_admin/crm/companies/{c}/fields/activities/location"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let schema = env.get_json(k, "/api/v1/schema/activities").await;
+    assert_eq!(schema["attributes"]["cf_laskutettava"]["type"], "boolean");
+    assert!(schema["attributes"].get("location").is_none());
+    assert_eq!(schema["relations"]["contacts"]["class"], "contacts");
+    // The hidden field is now unknown to filters too.
+    let (s, _) = env
+        .get(
+            k,
+            &format!("/api/v1/activities?filter={}", enc(r#"{"location":"x"}"#)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // CRM local time follows the company's time zone (Stockholm is an hour behind Helsinki).
+    let helsinki = env.sim.now_local(c);
+    let r = env
+        .http
+        .patch(env.url(&format!("/_admin/crm/companies/{c}")))
+        .json(&json!({"time_zone": "Europe/Stockholm"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let diff = helsinki - env.sim.now_local(c);
+    assert!(
+        (diff - chrono::Duration::hours(1)).num_seconds().abs() <= 2,
+        "{diff}"
+    );
+
+    let r: Value = env
+        .http
+        .post(env.url(&format!("/_admin/crm/companies/{c}/api-keys")))
+        .json(&json!({"kind": "outlook"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = r["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(env.get(&second, "/api/v1/accounts").await.0, StatusCode::OK);
+    let r = env
+        .http
+        .delete(env.url(&format!("/_admin/crm/api-keys/{second}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        env.get(&second, "/api/v1/accounts").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn every_new_company_has_the_standard_picklists() {
+    let sim = CrmSim::new();
+    let c = sim.create_company("Uusi Oy").company_id;
+    let values: Vec<String> = sim
+        .list(c, "picklist_values")
+        .iter()
+        .map(|v| v["value"].as_str().unwrap().to_owned())
+        .collect();
+    for (fi, _, _) in sim::crm::ACTIVITY_TYPES {
+        assert!(values.iter().any(|v| v == fi), "{fi} missing");
+    }
+    // And the picklist is enforced on writes.
+    let bad = sim.insert(
+        c,
+        "activities",
+        json!({"subject": "x", "activity_type": "Lounas", "start_date": "2026-12-01 10:00:00"}),
+    );
+    assert_eq!(bad.unwrap_err().field.as_deref(), Some("activity_type"));
+}

@@ -10,7 +10,9 @@
 //! | `GET /_admin/crm/companies/{c}/records/{module}` | → `[record…]` (flat JSON, relations as id arrays) |
 //! | `POST /_admin/crm/companies/{c}/records/{module}` | flat record → stored record (201) |
 //! | `GET/PATCH/DELETE /_admin/crm/companies/{c}/records/{module}/{id}` | read / change / delete as a CRM user would |
+//! | `PATCH /_admin/crm/companies/{c}` | `{"time_zone": "Europe/Helsinki"}` → 204 |
 //! | `POST /_admin/crm/companies/{c}/custom-fields/{module}` | `{"name": "cf_…", "type", "label"}` → 204 |
+//! | `DELETE /_admin/crm/companies/{c}/fields/{module}/{field}` | → 204 (this CRM lacks that field) |
 //! | `GET /_admin/crm/clock` | → `{"now_utc", "offset_secs"}` |
 //! | `POST /_admin/crm/clock` | `{"advance_secs"}` or `{"offset_secs"}` → same as GET |
 //! | `POST /_admin/crm/tokens/expire` | → 204 (every user token now gets 401) |
@@ -32,6 +34,7 @@ use super::{ApiKeyKind, CompanyId, CrmSim, FaultRule, NewUser, Refusal};
 pub(crate) fn router(sim: CrmSim) -> Router {
     Router::new()
         .route("/_admin/crm/companies", post(create_company))
+        .route("/_admin/crm/companies/{c}", patch(patch_company))
         .route("/_admin/crm/companies/{c}/api-keys", post(add_key))
         .route("/_admin/crm/api-keys/{key}", delete(revoke_key))
         .route("/_admin/crm/companies/{c}/users", post(add_user))
@@ -50,6 +53,10 @@ pub(crate) fn router(sim: CrmSim) -> Router {
         .route(
             "/_admin/crm/companies/{c}/custom-fields/{module}",
             post(add_custom_field),
+        )
+        .route(
+            "/_admin/crm/companies/{c}/fields/{module}/{field}",
+            delete(hide_field),
         )
         .route("/_admin/crm/clock", get(clock).post(set_clock))
         .route("/_admin/crm/tokens/expire", post(expire_tokens))
@@ -205,6 +212,33 @@ async fn add_custom_field(
     let ty = FieldType::from_wire(&f.ty)
         .ok_or_else(|| AdminError(Refusal::new(400, format!("unknown type {}", f.ty))))?;
     sim.add_custom_field(c, &module, &f.name, ty, &f.label)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct CompanyPatch {
+    time_zone: Option<String>,
+}
+
+async fn patch_company(
+    State(sim): State<CrmSim>,
+    Path(c): Path<CompanyId>,
+    Json(p): Json<CompanyPatch>,
+) -> AdminResult<StatusCode> {
+    if let Some(tz) = p.time_zone {
+        let tz: chrono_tz::Tz = tz
+            .parse()
+            .map_err(|_| AdminError(Refusal::new(400, format!("unknown time zone {tz}"))))?;
+        sim.set_time_zone(c, tz)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn hide_field(
+    State(sim): State<CrmSim>,
+    Path((c, module, field)): Path<(CompanyId, String, String)>,
+) -> AdminResult<StatusCode> {
+    sim.hide_field(c, &module, &field)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

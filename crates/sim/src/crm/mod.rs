@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use faults::{FaultKind, FaultRule};
-pub use seed::DemoCrm;
+pub use seed::{ACTIVITY_STATUSES, ACTIVITY_TYPES, DemoCrm, POTENTIAL_STATUSES};
 pub use store::Refusal;
 use store::{Company, UserAuth};
 
@@ -182,13 +182,16 @@ impl CrmSim {
 
     // ----- tenants and users -----
 
-    /// Creates a company with one Outlook-type API key.
+    /// Creates a company with one Outlook-type API key and the standard picklists (activity types
+    /// Soitto, Tapaaminen, Sähköposti, Tehtävä, Muistio; activity and potential statuses; account types;
+    /// each with fi/en/sv names), as every real CRM-service has them.
     pub fn create_company(&self, name: &str) -> NewCompany {
         let mut st = self.inner.state.lock();
         let id = st.companies.keys().next_back().map_or(1, |k| k + 1);
         st.companies
             .insert(id, Company::new(id, name, schema::modules()));
         drop(st);
+        seed::add_standard_picklists(self, id);
         let api_key = self
             .add_api_key(id, ApiKeyKind::Outlook)
             .expect("company exists");
@@ -530,12 +533,6 @@ impl CrmSim {
 
     pub fn reset_request_counts(&self) {
         self.inner.counts.lock().clear();
-    }
-
-    /// Adds the usual picklists to a company: activity types (Soitto, Tapaaminen, Sähköposti, Tehtävä,
-    /// Muistio), activity statuses, potential statuses and account types, each with fi/en/sv names.
-    pub fn add_standard_picklists(&self, company: CompanyId) {
-        seed::add_standard_picklists(self, company);
     }
 
     /// Seeds a realistic Finnish demo company; see [`DemoCrm`].

@@ -54,9 +54,8 @@ fn id(v: &Value) -> String {
         .to_owned()
 }
 
-/// Adds the standard picklists (activity types and statuses, potential statuses, account types) to a
-/// company. Every company the demo or tests create normally has them.
-pub fn add_standard_picklists(sim: &CrmSim, company: CompanyId) {
+/// Adds the standard picklists to a new company (see [`CrmSim::create_company`]).
+pub(crate) fn add_standard_picklists(sim: &CrmSim, company: CompanyId) {
     let tri = |rows: &[(&'static str, &'static str, &'static str)]| {
         rows.iter()
             .map(|(fi, en, sv)| (*fi, vec![("fi", *fi), ("en", *en), ("sv", *sv)]))
@@ -86,7 +85,6 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
     let company_name = "Esimerkki Oy";
     let created = sim.create_company(company_name);
     let c = created.company_id;
-    add_standard_picklists(sim, c);
     let user = NewUser {
         username: "demo".into(),
         password: "demo".into(),
