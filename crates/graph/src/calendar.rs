@@ -267,6 +267,30 @@ impl MailboxClient {
         .await
     }
 
+    /// Instances (occurrences and exceptions included) in a window carrying our activity id —
+    /// for activities mapped to single occurrences, which `/me/events` does not list.
+    pub async fn find_in_view_by_activity_id(
+        &self,
+        calendar_id: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        activity_id: &str,
+    ) -> Result<Vec<Event>, GraphError> {
+        let filter = format!(
+            "singleValueExtendedProperties/Any(ep: ep/id eq '{CRM_ACTIVITY_ID_PROP}' and ep/value eq '{}')",
+            odata_quote(activity_id)
+        );
+        self.collect_pages(
+            Req::get(format!("/me/calendars/{calendar_id}/calendarView"))
+                .query("startDateTime", iso(start))
+                .query("endDateTime", iso(end))
+                .query("$filter", filter)
+                .query("$expand", expand_ours())
+                .header("Prefer", self.page_pref()),
+        )
+        .await
+    }
+
     /// The expanded calendar view of a window (occurrences and exceptions included), with our
     /// properties, for matching on (re)pairing.
     pub async fn calendar_view(

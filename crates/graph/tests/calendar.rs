@@ -560,3 +560,49 @@ async fn me_and_time_zone_identify_the_mailbox_and_a_user_without_one_is_typed()
     ));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn occurrence_marked_as_its_own_activity_is_found_in_the_view_but_not_in_events() {
+    let h = Harness::start().await;
+    let master = h
+        .sim
+        .create_event(EMAIL, None, json!({"subject": "Viikkopalaveri",
+            "start": {"dateTime": "2026-03-02T09:00:00", "timeZone": "Europe/Helsinki"},
+            "end": {"dateTime": "2026-03-02T10:00:00", "timeZone": "Europe/Helsinki"},
+            "recurrence": {"pattern": {"type": "daily", "interval": 7},
+                           "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 4}}}))
+        .unwrap();
+    let (s, e) = window();
+    let view = h.mb.calendar_view(&h.calendar_id, s, e).await.unwrap();
+    assert_eq!(view.len(), 4);
+    let occ = &view[1];
+    assert_eq!(occ.series_master_id.as_deref(), Some(master.as_str()));
+    let marked =
+        h.mb.set_crm_marks(
+            &occ.id,
+            occ.change_key.as_deref().unwrap(),
+            "act-occ-2",
+            Some("Palaveri"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        marked.kind,
+        Some(EventType::Exception),
+        "writing to an occurrence makes it an exception"
+    );
+    let found =
+        h.mb.find_in_view_by_activity_id(&h.calendar_id, s, e, "act-occ-2")
+            .await
+            .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, occ.id);
+    assert_eq!(found[0].crm_activity_type(), Some("Palaveri"));
+    assert!(
+        h.mb.find_events_by_activity_id("act-occ-2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.stop().await;
+}

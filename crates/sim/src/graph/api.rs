@@ -445,18 +445,20 @@ fn calendar_view(
         Ok(mb
             .view(Some(&cal_id), from, to)
             .iter()
-            .map(|i| render_event(&mb.events[&i.master_id], Some(i), &ctx))
-            .filter(|v| match &filter {
-                Some(Filter::Ext { id, value }) => v["singleValueExtendedProperties"]
-                    .as_array()
-                    .is_some_and(|a| {
-                        a.iter().any(|p| {
-                            ext_key(p["id"].as_str().unwrap_or("")) == ext_key(id)
-                                && p["value"] == json!(value)
-                        })
-                    }),
+            .filter(|i| match &filter {
+                Some(Filter::Ext { id, value }) => {
+                    let ev = &mb.events[&i.master_id];
+                    let own = i
+                        .date
+                        .filter(|_| i.kind == Kind::Exception)
+                        .and_then(|d| ev.exceptions.get(&d))
+                        .and_then(|x| x.ext.get(&ext_key(id)));
+                    own.or_else(|| ev.ext.get(&ext_key(id)))
+                        .is_some_and(|(_, v)| v == value)
+                }
                 _ => true,
             })
+            .map(|i| render_event(&mb.events[&i.master_id], Some(i), &ctx))
             .collect::<Vec<_>>())
     });
     match r {
