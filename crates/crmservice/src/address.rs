@@ -30,9 +30,11 @@ impl CrmAddress {
         if trimmed.chars().any(char::is_whitespace) {
             return Err(invalid("the address contains spaces"));
         }
-        let with_scheme = match trimmed.find("://") {
-            Some(_) => trimmed.to_owned(),
-            None => format!("https://{trimmed}"),
+        let typed_scheme = trimmed.contains("://");
+        let with_scheme = if typed_scheme {
+            trimmed.to_owned()
+        } else {
+            format!("https://{trimmed}")
         };
         let url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -42,11 +44,12 @@ impl CrmAddress {
         if host.is_empty() {
             return Err(invalid("the address has no host name"));
         }
-        // A bare word without dots (other than localhost) is almost always a typo, not a CRM.
+        // A bare word typed without a scheme (other than localhost) is almost always a typo, not a CRM;
+        // with an explicit scheme it may well be a container or intranet host name.
         let is_ip = url
             .host()
             .is_some_and(|h| !matches!(h, url::Host::Domain(_)));
-        if !is_ip && host != "localhost" && !host.contains('.') {
+        if !typed_scheme && !is_ip && host != "localhost" && !host.contains('.') {
             return Err(invalid("the host name is incomplete"));
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -140,6 +143,11 @@ mod tests {
                 .unwrap()
                 .as_str(),
             "https://crm.example.fi/yritys"
+        );
+        // With an explicit scheme a dotless host (a container or intranet name) is accepted.
+        assert_eq!(
+            CrmAddress::parse("http://crm-sim:8081").unwrap().as_str(),
+            "http://crm-sim:8081"
         );
     }
 

@@ -231,7 +231,7 @@ impl Session {
         let lower = since.map(|t| {
             CrmTime(t.0 - chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero()))
         });
-        let page_size = self.client.inner.config.page_size as usize;
+        let page_size = self.client.inner.config.page_size.max(1);
         struct St {
             cursor: Option<(CrmTime, i64)>,
             buf: VecDeque<Activity>,
@@ -272,12 +272,15 @@ impl Session {
                     let mut q = ListQuery::new()
                         .sort_asc("updated_at")
                         .sort_asc("id")
-                        .page_size(page_size as u32);
+                        .page_size(page_size);
                     if !parts.is_empty() {
                         q = q.filter(Filter::and(parts));
                     }
                     let page = self.list_page("activities", &q, 1).await?;
-                    st.done = page.data.len() < page_size;
+                    // Trust the server's own "more" signals, not our page size: a server that caps
+                    // page sizes lower than asked must not make us stop early and miss changes.
+                    let len = page.data.len() as u64;
+                    st.done = !(page.has_next || page.total.is_some_and(|t| t > len));
                     for raw in page.data {
                         let a = Activity::from_raw(raw, self.tz())?;
                         let id: i64 = a.id.parse().map_err(|_| {
