@@ -387,11 +387,9 @@ impl<'a> Engine<'a> {
         }
         match (self.o_state(row), self.c_state(row)) {
             (State::Deleted, State::Deleted) => Some(unlink_step(row, Vec::new())),
-            (State::Deleted, State::Unlisted) => Some(detach_step(
-                row,
-                Side::Outlook,
-                vec![SkipReason::PartnerNotListed],
-            )),
+            (State::Deleted, State::Unlisted) => {
+                Some(self.detach(row, Side::Outlook, vec![SkipReason::PartnerNotListed]))
+            }
             (State::Unlisted, State::Deleted) => Some(detach_step(
                 row,
                 Side::Crm,
@@ -452,6 +450,31 @@ impl<'a> Engine<'a> {
         )
     }
 
+    /// Freezes a pair whose `gone` side will not be propagated. A cancelled event is still in the calendar;
+    /// if it never got our link property it gets it now, so that after a forced removal the surviving
+    /// activity finds it instead of being copied into the calendar a second time.
+    fn detach(&self, row: &StatusRow, gone: Side, reasons: Vec<SkipReason>) -> Step {
+        let mut step = detach_step(row, gone, reasons);
+        if gone == Side::Outlook
+            && let Some(&i) = self.o_idx.get(&row.outlook_id)
+        {
+            let item = &self.input.outlook.items[i];
+            if item.crm_link.as_ref() != Some(&row.crm_id) {
+                step.writes.push(Write::UpdateOutlook {
+                    id: row.outlook_id.clone(),
+                    if_version: Some(item.version.clone()),
+                    patch: Patch::default(),
+                    crm_link: Some(CrmLink::Id(row.crm_id.clone())),
+                });
+                if let RowChange::Upsert { row, .. } = &mut step.row {
+                    row.outlook_tagged = true;
+                    row.outlook.version = None;
+                }
+            }
+        }
+        step
+    }
+
     /// One side is gone (confirmed), the other is here.
     fn deleted_step(
         &mut self,
@@ -463,14 +486,14 @@ impl<'a> Engine<'a> {
         let (d, w) = self.direction(dir);
         let pair_type = row.synced_type();
         if !w.contains(&row.side(deleted).content.when) {
-            return Some(detach_step(
+            return Some(self.detach(
                 row,
                 deleted,
                 vec![SkipReason::OutsideWindow { direction: dir }],
             ));
         }
         if !d.edit_delete_types.contains(pair_type) {
-            return Some(detach_step(
+            return Some(self.detach(
                 row,
                 deleted,
                 vec![SkipReason::DeleteNotAllowed {
@@ -484,7 +507,7 @@ impl<'a> Engine<'a> {
             if deleted == Side::Outlook && self.o_idx.contains_key(&row.outlook_id) {
                 // A cancelled event is still in the calendar: copying the edited activity back would show
                 // the meeting twice. The edit stays in the CRM, the pair is frozen.
-                let mut step = detach_step(row, deleted, Vec::new());
+                let mut step = self.detach(row, deleted, Vec::new());
                 step.conflicts.push(Conflict::EditBeatDelete { deleted });
                 return Some(step);
             }
