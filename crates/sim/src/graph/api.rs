@@ -485,12 +485,21 @@ async fn view_cal(
     calendar_view(&sim, &c, Some(cal), raw, &path)
 }
 
-fn gone() -> Response {
+/// 410 for a lost sync state. Graph spells the code differently per resource; so do we.
+fn gone_with(code: &str) -> Response {
     odata_error(
         410,
-        "SyncStateNotFound",
+        code,
         "The sync state generation is not found. Please restart the synchronization without a delta or skip token.",
     )
+}
+
+fn gone() -> Response {
+    gone_with("SyncStateNotFound")
+}
+
+fn gone_mail() -> Response {
+    gone_with("syncStateNotFound")
 }
 
 /// Renders what changed between `snapshot` (None = first round) and now.
@@ -1307,16 +1316,16 @@ async fn messages_delta(
     let is_skip = q.get("$skiptoken").is_some();
     if let Some(tok) = q.get("$skiptoken").or(q.get("$deltatoken")) {
         let Some(state) = sim.inner.state.lock().delta.get(tok).cloned() else {
-            return gone();
+            return gone_mail();
         };
         if state.expired || state.email != c.email {
-            return gone();
+            return gone_mail();
         }
         if is_skip {
             return delta_page(&sim, &c, &path, state, "Collection(message)");
         }
         let DeltaKind::Messages { folder_id } = &state.kind else {
-            return gone();
+            return gone_mail();
         };
         let r = sim.with_mailbox(&c.email, |mb| {
             messages_round(mb, folder_id, Some(&state.snapshot))

@@ -922,3 +922,80 @@ pub(crate) fn ext_key(id: &str) -> String {
         .join(" ")
         .to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn dates(rec: Value, until: &str) -> Vec<String> {
+        let first = d(rec["range"]["startDate"].as_str().unwrap());
+        series_dates(&rec, first, d(until))
+            .iter()
+            .map(|x| x.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn relative_monthly_last_friday() {
+        let rec = json!({"pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["friday"], "index": "last"},
+                         "range": {"type": "noEnd", "startDate": "2026-01-01"}});
+        assert_eq!(
+            dates(rec, "2026-04-30"),
+            vec!["2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24"]
+        );
+    }
+
+    #[test]
+    fn absolute_yearly_and_end_date_range() {
+        let rec = json!({"pattern": {"type": "absoluteYearly", "interval": 1, "month": 12, "dayOfMonth": 6},
+                         "range": {"type": "endDate", "startDate": "2025-12-06", "endDate": "2027-12-05"}});
+        assert_eq!(dates(rec, "2030-01-01"), vec!["2025-12-06", "2026-12-06"]);
+    }
+
+    #[test]
+    fn biweekly_numbered_series_counts_occurrences_not_days() {
+        let rec = json!({"pattern": {"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday", "friday"], "firstDayOfWeek": "monday"},
+                         "range": {"type": "numbered", "startDate": "2026-03-03", "numberOfOccurrences": 3}});
+        assert_eq!(
+            dates(rec, "2026-12-31"),
+            vec!["2026-03-03", "2026-03-06", "2026-03-17"]
+        );
+    }
+
+    #[test]
+    fn wall_clock_time_inside_a_dst_gap_moves_forward() {
+        let tz: Tz = "Europe/Helsinki".parse().unwrap();
+        // 29 March 2026 03:30 does not exist in Helsinki (clocks jump from 03:00 to 04:00).
+        let local =
+            NaiveDateTime::parse_from_str("2026-03-29T03:30:00", "%Y-%m-%dT%H:%M:%S").unwrap();
+        assert_eq!(fmt_utc(to_utc(local, tz)), "2026-03-29T01:30:00.0000000Z");
+    }
+
+    #[test]
+    fn occurrence_ids_round_trip() {
+        let id = occurrence_id("AAMkAGIxyz", d("2026-03-02"));
+        assert_eq!(
+            parse_occurrence_id(&id),
+            Some(("AAMkAGIxyz".to_string(), d("2026-03-02")))
+        );
+        assert_eq!(parse_occurrence_id("AAMkAGIxyz"), None);
+    }
+
+    #[test]
+    fn windows_and_iana_zone_names_are_accepted() {
+        assert_eq!(
+            parse_tz("FLE Standard Time"),
+            Some(chrono_tz::Europe::Helsinki)
+        );
+        assert_eq!(
+            parse_tz("Europe/Helsinki"),
+            Some(chrono_tz::Europe::Helsinki)
+        );
+        assert_eq!(parse_tz("UTC"), Some(Tz::UTC));
+        assert_eq!(parse_tz("Mars/Olympus"), None);
+    }
+}
