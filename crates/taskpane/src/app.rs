@@ -45,6 +45,14 @@ impl Ctx {
         t(k, self.lang.get())
     }
 
+    /// The text of `k` as a reactive closure. One concrete closure type for every text of the UI,
+    /// instead of one `move || ctx.t(..)` type per use: this keeps the WASM small (each distinct
+    /// closure type instantiates its own render effect).
+    pub fn tx(self, k: K) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+        let lang = self.lang;
+        move || t(k, lang.get())
+    }
+
     pub fn go(&self, r: Route) {
         browser::set_hash(r.hash());
         self.route.set(r);
@@ -153,7 +161,11 @@ pub fn App() -> impl IntoView {
         let lang = ctx.lang.get();
         api::set_language(lang);
         browser::set_document_lang(lang.code());
-        office::set_setting("lang", lang.code());
+        // Remembered only once Office is up, so that a guess made before (the browser's language)
+        // never hides Outlook's own display language on the next start.
+        if ctx.host.get_untracked().is_some() {
+            office::set_setting("lang", lang.code());
+        }
     });
     Effect::new(move |_| browser::set_theme(ctx.dark.get()));
 
@@ -167,10 +179,13 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         let host = office::ready().await;
         if let Host::Outlook { .. } = host {
-            if office::setting("lang").is_none()
-                && let Some(tag) = office::display_language()
-            {
-                ctx.lang.set(UiLanguage::from_tag(&tag));
+            match office::setting("lang") {
+                Some(code) => ctx.lang.set(UiLanguage::from_tag(&code)),
+                None => {
+                    if let Some(tag) = office::display_language() {
+                        ctx.lang.set(UiLanguage::from_tag(&tag));
+                    }
+                }
             }
             if let Some(dark) = office::theme_is_dark() {
                 ctx.dark.set(dark);
@@ -200,23 +215,23 @@ pub fn App() -> impl IntoView {
                     class="icon-button"
                     on:click=move |_| ctx.dark.update(|d| *d = !*d)
                     aria-pressed=move || if ctx.dark.get() { "true" } else { "false" }
-                    title=move || ctx.t(K::DarkTheme)
+                    title=ctx.tx(K::DarkTheme)
                 >
                     <span aria-hidden="true">"◐"</span>
-                    <span class="sr-only">{move || ctx.t(K::DarkTheme)}</span>
+                    <span class="sr-only">{ctx.tx(K::DarkTheme)}</span>
                 </button>
                 <button
                     type="button"
                     class="lang-toggle"
                     on:click=move |_| ctx.lang.update(|l| *l = if *l == UiLanguage::Fi { UiLanguage::En } else { UiLanguage::Fi })
-                    title=move || ctx.t(K::AppLanguage)
+                    title=ctx.tx(K::AppLanguage)
                     lang=move || if ctx.lang.get() == UiLanguage::Fi { "en" } else { "fi" }
                 >
                     {move || if ctx.lang.get() == UiLanguage::Fi { "English" } else { "Suomi" }}
                 </button>
             </header>
             {move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! { <views::preview::PreviewBar/> })}
-            <nav class="tabs" aria-label=move || ctx.t(K::Navigation)>
+            <nav class="tabs" aria-label=ctx.tx(K::Navigation)>
                 {move || {
                     let current = ctx.route.get();
                     [
@@ -230,7 +245,7 @@ pub fn App() -> impl IntoView {
                             let active = current == r || (r == Route::Pairing && current == Route::Settings);
                             view! {
                                 <a href=r.hash() class:active=active aria-current=if active { Some("page") } else { None }>
-                                    {move || ctx.t(k)}
+                                    {ctx.tx(k)}
                                 </a>
                             }
                         })
@@ -240,7 +255,7 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 {move || {
                     if ctx.host.get().is_none() {
-                        return view! { <p class="muted" role="status">{move || ctx.t(K::Starting)}</p> }.into_any();
+                        return view! { <p class="muted" role="status">{ctx.tx(K::Starting)}</p> }.into_any();
                     }
                     if !ctx.connected.get() {
                         return view! { <views::preview::NotConnected/> }.into_any();

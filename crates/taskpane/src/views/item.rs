@@ -22,7 +22,7 @@ pub fn ItemView() -> impl IntoView {
     let ctx = ctx();
     view! {
         <section aria-labelledby="item-title">
-            <h2 id="item-title">{move || ctx.t(K::NavItem)}</h2>
+            <h2 id="item-title">{ctx.tx(K::NavItem)}</h2>
             {move || {
                 if !ctx.is_paired() {
                     return needs_pairing(ctx).into_any();
@@ -63,18 +63,18 @@ fn NoItem() -> impl IntoView {
         }));
     };
     view! {
-        <p class="notice">{move || ctx.t(K::NoItemOpen)}</p>
+        <p class="notice">{ctx.tx(K::NoItemOpen)}</p>
         {move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! {
             <form class="form" on:submit=open>
                 <div class="field">
-                    <label for="preview-item-id">{move || ctx.t(K::PreviewItemId)}</label>
+                    <label for="preview-item-id">{ctx.tx(K::PreviewItemId)}</label>
                     <input id="preview-item-id" type="text" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev))/>
                 </div>
                 <div class="check">
                     <input type="checkbox" id="preview-item-message" prop:checked=move || is_message.get() on:change=move |ev| is_message.set(event_target_checked(&ev))/>
-                    <label for="preview-item-message">{move || ctx.t(K::PreviewItemIsMessage)}</label>
+                    <label for="preview-item-message">{ctx.tx(K::PreviewItemIsMessage)}</label>
                 </div>
-                <div class="actions"><button type="submit">{move || ctx.t(K::Open)}</button></div>
+                <div class="actions"><button type="submit">{ctx.tx(K::Open)}</button></div>
             </form>
         })}
     }
@@ -98,9 +98,9 @@ fn UnsavedItem() -> impl IntoView {
         });
     };
     view! {
-        <p class="notice">{move || ctx.t(K::UnsavedItem)}</p>
+        <p class="notice">{ctx.tx(K::UnsavedItem)}</p>
         <div class="actions">
-            <button type="button" class="primary" on:click=save>{move || ctx.t(K::SaveItemFirst)}</button>
+            <button type="button" class="primary" on:click=save>{ctx.tx(K::SaveItemFirst)}</button>
             <p class="action-error" role="alert">{move || error.get()}</p>
         </div>
     }
@@ -157,7 +157,7 @@ fn picklist_select(
     let invalid = move || errors.with(|e| e.fields.contains_key(name));
     view! {
         <div class="field" class:invalid=invalid>
-            <label for=name>{move || ctx.t(label)}</label>
+            <label for=name>{ctx.tx(label)}</label>
             <select
                 id=name
                 aria-invalid=move || if invalid() { "true" } else { "false" }
@@ -165,7 +165,7 @@ fn picklist_select(
                 prop:value=get
                 on:change=move |ev| set(event_target_value(&ev))
             >
-                <option value="">{move || ctx.t(K::EmptyChoice)}</option>
+                <option value="">{ctx.tx(K::EmptyChoice)}</option>
                 {move || {
                     let current = get();
                     entries
@@ -259,25 +259,25 @@ fn AppointmentView(id: String, subject: String) -> impl IntoView {
     view! {
         {(!subject.is_empty()).then(|| view! { <p class="subject">{subject}</p> })}
         {move || match info.get() {
-            Load::Loading => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+            Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(i) => view! {
                 <div class="sync-state" role="status">
-                    <span class="label">{move || ctx.t(K::SyncState)}</span>
-                    <span class=state_class(i.sync_state)>{move || ctx.t(state_label(i.sync_state))}</span>
+                    <span class="label">{ctx.tx(K::SyncState)}</span>
+                    <span class=state_class(i.sync_state)>{ctx.tx(state_label(i.sync_state))}</span>
                     {i.reason.map(|r| view! { <p class="reason">{r}</p> })}
                     {i.crm_url.map(|u| view! {
-                        <a href=u target="_blank" rel="noopener">{move || ctx.t(K::OpenInCrm)}</a>
+                        <a href=u target="_blank" rel="noopener">{ctx.tx(K::OpenInCrm)}</a>
                     })}
                 </div>
-                {i.type_is_default.then(|| view! { <p class="hint">{move || ctx.t(K::TypeFromDefault)}</p> })}
+                {i.type_is_default.then(|| view! { <p class="hint">{ctx.tx(K::TypeFromDefault)}</p> })}
             }.into_any(),
         }}
         <form class="form" on:submit=save novalidate=true>
             {picklist_select(ctx, K::ActivityType, fields::ACTIVITY_TYPE, types, errors,
                 move || form.with(|f| f.activity_type.clone()), move |v| form.update(|f| f.activity_type = v))}
             {move || form.with(|f| f.activity_type.is_empty()).then(|| view! {
-                <p class="warning small">{move || ctx.t(K::NoTypeNoSync)}</p>
+                <p class="warning small">{ctx.tx(K::NoTypeNoSync)}</p>
             })}
             {picklist_select(ctx, K::ActivityStatus, fields::STATUS, statuses, errors,
                 move || form.with(|f| f.status.clone()), move |v| form.update(|f| f.status = v))}
@@ -348,14 +348,14 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
     view! {
         {(!subject.is_empty()).then(|| view! { <p class="subject">{subject}</p> })}
         {move || match info.get() {
-            Load::Loading => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+            Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(m) => view! {
                 <div class="sync-state" role="status">
                     <span class=if m.saved { "badge ok" } else { "badge muted" }>
-                        {move || ctx.t(if m.saved { K::MessageIsSaved } else { K::MessageNotSaved })}
+                        {ctx.tx(if m.saved { K::MessageIsSaved } else { K::MessageNotSaved })}
                     </span>
-                    {m.crm_url.map(|u| view! { <a href=u target="_blank" rel="noopener">{move || ctx.t(K::OpenInCrm)}</a> })}
+                    {m.crm_url.map(|u| view! { <a href=u target="_blank" rel="noopener">{ctx.tx(K::OpenInCrm)}</a> })}
                 </div>
             }.into_any(),
         }}
@@ -441,8 +441,8 @@ fn RelationPicker(
     let input_id2 = input_id.clone();
     view! {
         <div class="field relation">
-            <label for=input_id.clone()>{move || ctx.t(kind_label(kind))}</label>
-            <ul class="chips" aria-label=move || ctx.t(kind_label(kind))>
+            <label for=input_id.clone()>{ctx.tx(kind_label(kind))}</label>
+            <ul class="chips" aria-label=ctx.tx(kind_label(kind))>
                 {move || {
                     form.with(|f| f.relations.list(kind).cloned().unwrap_or_default())
                         .into_iter()
@@ -470,7 +470,7 @@ fn RelationPicker(
                 id=input_id2
                 type="search"
                 autocomplete="off"
-                placeholder=move || ctx.t(K::SearchPlaceholder)
+                placeholder=ctx.tx(K::SearchPlaceholder)
                 aria-controls=list_id.clone()
                 prop:value=move || q.get()
                 on:input=move |ev| {
@@ -504,7 +504,7 @@ fn RelationPicker(
                                     <button type="button" class="hit" on:click=move |_| pick(h.clone())>
                                         <span class="name">{name}</span>
                                         {detail.map(|d| view! { <span class="detail">{d}</span> })}
-                                        {related.then(|| view! { <span class="badge info">{move || ctx.t(K::Related)}</span> })}
+                                        {related.then(|| view! { <span class="badge info">{ctx.tx(K::Related)}</span> })}
                                     </button>
                                 </li>
                             }

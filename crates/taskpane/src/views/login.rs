@@ -20,13 +20,13 @@ pub fn LoginView() -> impl IntoView {
     }
     view! {
         <section aria-labelledby="login-title">
-            <h2 id="login-title">{move || ctx.t(K::LoginTitle)}</h2>
+            <h2 id="login-title">{ctx.tx(K::LoginTitle)}</h2>
             {move || {
                 if !ctx.is_paired() {
                     return needs_pairing(ctx).into_any();
                 }
                 match ctx.login.get() {
-                    None => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+                    None => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                     Some(state) if state.logged_in => view! { <LoggedIn remembered=state.remembered username=state.username.unwrap_or_default()/> }.into_any(),
                     Some(state) => view! { <LoginFormView username=state.username.unwrap_or_default() cooldown=state.cooldown_until.map(|t| t.timestamp_millis())/> }.into_any(),
                 }
@@ -55,12 +55,12 @@ fn LoggedIn(remembered: bool, username: String) -> impl IntoView {
     };
     view! {
         <div class="notice success" role="status">
-            <p>{move || ctx.t(K::LoggedInAs)} " " <strong>{username.clone()}</strong></p>
-            <p class="hint">{move || ctx.t(if remembered { K::RememberedNote } else { K::NotRememberedNote })}</p>
+            <p>{ctx.tx(K::LoggedInAs)} " " <strong>{username.clone()}</strong></p>
+            <p class="hint">{ctx.tx(if remembered { K::RememberedNote } else { K::NotRememberedNote })}</p>
         </div>
         <div class="actions">
-            <button type="button" on:click=logout disabled=move || busy.get() aria-describedby="logout-error">{move || ctx.t(K::LogOut)}</button>
-            <a class="button" href=Route::Status.hash()>{move || ctx.t(K::NavStatus)}</a>
+            <button type="button" on:click=logout disabled=move || busy.get() aria-describedby="logout-error">{ctx.tx(K::LogOut)}</button>
+            <a class="button" href=Route::Status.hash()>{ctx.tx(K::NavStatus)}</a>
             {action_error(ctx, errors, "logout-error")}
         </div>
     }
@@ -132,7 +132,7 @@ fn LoginFormView(username: String, cooldown: Option<i64>) -> impl IntoView {
             {move || in_cooldown().then(|| {
                 let until = cooldown_until.get().unwrap_or_default();
                 let at = chrono::DateTime::from_timestamp_millis(until).map(|t| browser::fmt_time(&t, ctx.lang.get().code())).unwrap_or_default();
-                view! { <p class="warning" role="alert">{move || ctx.t(K::CooldownUntil)} " " {at}</p> }
+                view! { <p class="warning" role="alert">{ctx.tx(K::CooldownUntil)} " " {at}</p> }
             })}
             <div class="actions">
                 <button id="login-submit" type="submit" class="primary" disabled=move || busy.get() aria-describedby="login-error">

@@ -23,14 +23,14 @@ pub fn PairingView() -> impl IntoView {
     let left_behind: RwSignal<Option<Vec<LeftBehind>>> = RwSignal::new(None);
     view! {
         <section aria-labelledby="prefs-title">
-            <h2 id="prefs-title">{move || ctx.t(K::Preferences)}</h2>
+            <h2 id="prefs-title">{ctx.tx(K::Preferences)}</h2>
             <p class="steps">
-                <span class="step current">{move || ctx.t(K::Step1)}</span>
-                <a class="step" href=Route::Settings.hash()>{move || ctx.t(K::Step2)}</a>
+                <span class="step current">{ctx.tx(K::Step1)}</span>
+                <a class="step" href=Route::Settings.hash()>{ctx.tx(K::Step2)}</a>
             </p>
             {move || left_behind.get().map(|items| forced_result(ctx, items))}
             {move || match ctx.pairing.get() {
-                Load::Loading => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+                Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                 Load::Failed(msg) => view! { <p class="action-error" role="alert">{msg}</p> }.into_any(),
                 Load::Ready(None) => view! { <PairingForm/> }.into_any(),
                 Load::Ready(Some(summary)) => view! { <Paired summary=summary left_behind=left_behind/> }.into_any(),
@@ -42,12 +42,12 @@ pub fn PairingView() -> impl IntoView {
 fn forced_result(ctx: Ctx, items: Vec<LeftBehind>) -> impl IntoView {
     view! {
         <div class="notice success" role="status">
-            <p><strong>{move || ctx.t(K::ForcedDone)}</strong></p>
+            <p><strong>{ctx.tx(K::ForcedDone)}</strong></p>
             {(!items.is_empty()).then(|| view! {
-                <p>{move || ctx.t(K::LeftBehindTitle)}</p>
+                <p>{ctx.tx(K::LeftBehindTitle)}</p>
                 <ul>{items.into_iter().map(|i| view! { <li>{i.detail}</li> }).collect_view()}</ul>
             })}
-            <p>{move || ctx.t(K::NoDuplicatesAnswer)}</p>
+            <p>{ctx.tx(K::NoDuplicatesAnswer)}</p>
         </div>
     }
 }
@@ -119,7 +119,7 @@ fn PairingForm() -> impl IntoView {
     let cal_invalid = move || errors.with(|e| e.fields.contains_key(fields::CALENDAR_ID));
     view! {
         <form class="form" on:submit=submit novalidate=true>
-            <p class="intro">{move || ctx.t(K::PairingIntro)}</p>
+            <p class="intro">{ctx.tx(K::PairingIntro)}</p>
             {text_field(ctx, K::ApiKey, Some(K::ApiKeyHint), fields::API_KEY, "password", "off", errors,
                 move || form.with(|f| f.api_key.clone()), move |v| form.update(|f| f.api_key = v))}
             {text_field(ctx, K::CrmAddress, Some(K::CrmAddressHint), fields::CRM_ADDRESS, "text", "url", errors,
@@ -131,7 +131,7 @@ fn PairingForm() -> impl IntoView {
             {text_field(ctx, K::Email, Some(K::EmailHint), fields::EMAIL, "email", "email", errors,
                 move || form.with(|f| f.email.clone()), move |v| form.update(|f| f.email = v))}
             <div class="field" class:invalid=cal_invalid>
-                <label for=fields::CALENDAR_ID>{move || ctx.t(K::Calendar)}</label>
+                <label for=fields::CALENDAR_ID>{ctx.tx(K::Calendar)}</label>
                 <select
                     id=fields::CALENDAR_ID
                     aria-invalid=move || if cal_invalid() { "true" } else { "false" }
@@ -148,7 +148,7 @@ fn PairingForm() -> impl IntoView {
                             })
                             .collect_view()
                             .into_any(),
-                        Load::Loading => view! { <option value="">{move || ctx.t(K::Loading)}</option> }.into_any(),
+                        Load::Loading => view! { <option value="">{ctx.tx(K::Loading)}</option> }.into_any(),
                         Load::Failed(_) => view! { <option value="">"—"</option> }.into_any(),
                     }}
                 </select>
@@ -226,45 +226,45 @@ fn Paired(
 
     view! {
         <dl class="summary">
-            <dt>{move || ctx.t(K::CrmAddress)}</dt><dd>{summary.crm_address.clone()}</dd>
-            <dt>{move || ctx.t(K::User)}</dt><dd>{summary.crm_username.clone()}</dd>
-            <dt>{move || ctx.t(K::Email)}</dt><dd>{summary.email.clone()}</dd>
-            <dt>{move || ctx.t(K::Calendar)}</dt><dd>{summary.calendar_name.clone()}</dd>
-            <dt>{move || ctx.t(K::PairedAt)}</dt><dd>{paired_at}</dd>
+            <dt>{ctx.tx(K::CrmAddress)}</dt><dd>{summary.crm_address.clone()}</dd>
+            <dt>{ctx.tx(K::User)}</dt><dd>{summary.crm_username.clone()}</dd>
+            <dt>{ctx.tx(K::Email)}</dt><dd>{summary.email.clone()}</dd>
+            <dt>{ctx.tx(K::Calendar)}</dt><dd>{summary.calendar_name.clone()}</dd>
+            <dt>{ctx.tx(K::PairedAt)}</dt><dd>{paired_at}</dd>
         </dl>
         <div class="actions">
-            <a class="button primary" href=Route::Settings.hash()>{move || ctx.t(K::NextStep)}</a>
+            <a class="button primary" href=Route::Settings.hash()>{ctx.tx(K::NextStep)}</a>
         </div>
         <section class="danger-zone" aria-labelledby="unpair-title">
-            <h3 id="unpair-title">{move || ctx.t(K::UnpairTitle)}</h3>
-            <p>{move || ctx.t(K::UnpairExplain)}</p>
+            <h3 id="unpair-title">{ctx.tx(K::UnpairTitle)}</h3>
+            <p>{ctx.tx(K::UnpairExplain)}</p>
             {move || match stage.get() {
                 Stage::Idle => view! {
                     <button type="button" on:click=move |_| { stage.set(Stage::Confirm); browser::focus("unpair-confirm") }>
-                        {move || ctx.t(K::Unpair)}
+                        {ctx.tx(K::Unpair)}
                     </button>
                 }.into_any(),
                 Stage::Confirm => view! {
-                    <p role="alert">{move || ctx.t(K::UnpairConfirm)}</p>
+                    <p role="alert">{ctx.tx(K::UnpairConfirm)}</p>
                     <div class="actions">
-                        <button id="unpair-confirm" type="button" class="danger" on:click=unpair>{move || ctx.t(K::Unpair)}</button>
-                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{move || ctx.t(K::Cancel)}</button>
+                        <button id="unpair-confirm" type="button" class="danger" on:click=unpair>{ctx.tx(K::Unpair)}</button>
+                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{ctx.tx(K::Cancel)}</button>
                     </div>
                 }.into_any(),
                 Stage::Working | Stage::ForcedWorking => view! {
-                    <p class="muted" role="status">{move || ctx.t(K::Working)}</p>
+                    <p class="muted" role="status">{ctx.tx(K::Working)}</p>
                 }.into_any(),
                 Stage::Failed { message } => view! {
                     <p class="action-error" role="alert">{message}</p>
                     <div class="warning">
-                        <p><strong>{move || ctx.t(K::ForcedQuestion)}</strong></p>
-                        <p>{move || ctx.t(K::ForcedRiskGuide)}</p>
-                        <p>{move || ctx.t(K::NoDuplicatesAnswer)}</p>
+                        <p><strong>{ctx.tx(K::ForcedQuestion)}</strong></p>
+                        <p>{ctx.tx(K::ForcedRiskGuide)}</p>
+                        <p>{ctx.tx(K::NoDuplicatesAnswer)}</p>
                     </div>
                     <div class="actions">
-                        <button id="force-remove" type="button" class="danger" on:click=force>{move || ctx.t(K::ForcedRemoval)}</button>
-                        <button type="button" on:click=unpair>{move || ctx.t(K::Retry)}</button>
-                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{move || ctx.t(K::Cancel)}</button>
+                        <button id="force-remove" type="button" class="danger" on:click=force>{ctx.tx(K::ForcedRemoval)}</button>
+                        <button type="button" on:click=unpair>{ctx.tx(K::Retry)}</button>
+                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{ctx.tx(K::Cancel)}</button>
                     </div>
                 }.into_any(),
             }}

@@ -31,12 +31,12 @@ pub fn PreviewBar() -> impl IntoView {
     view! {
         <form class="preview" on:submit=submit>
             <p class="preview-title">
-                <strong>{move || ctx.t(K::PreviewTitle)}</strong>
+                <strong>{ctx.tx(K::PreviewTitle)}</strong>
                 " "
-                {move || ctx.t(K::PreviewExplain)}
+                {ctx.tx(K::PreviewExplain)}
             </p>
             <div class="inline">
-                <label for="preview-mailbox">{move || ctx.t(K::PreviewMailbox)}</label>
+                <label for="preview-mailbox">{ctx.tx(K::PreviewMailbox)}</label>
                 <input
                     id="preview-mailbox"
                     type="email"
@@ -44,7 +44,7 @@ pub fn PreviewBar() -> impl IntoView {
                     prop:value=move || email.get()
                     on:input=move |ev| email.set(event_target_value(&ev))
                 />
-                <button type="submit" class="secondary">{move || ctx.t(K::Connect)}</button>
+                <button type="submit" class="secondary">{ctx.tx(K::Connect)}</button>
             </div>
         </form>
     }
@@ -58,13 +58,13 @@ pub fn NotConnected() -> impl IntoView {
             {move || match ctx.connect_error.get() {
                 Some(err) => view! {
                     <p class="action-error">{err}</p>
-                    <button type="button" on:click=move |_| connect(ctx)>{move || ctx.t(K::Retry)}</button>
+                    <button type="button" on:click=move |_| connect(ctx)>{ctx.tx(K::Retry)}</button>
                 }
                     .into_any(),
                 None if matches!(ctx.host.get(), Some(Host::Preview)) && api::current_session().is_none() => {
-                    view! { <p>{move || ctx.t(K::PreviewStart)}</p> }.into_any()
+                    view! { <p>{ctx.tx(K::PreviewStart)}</p> }.into_any()
                 }
-                None => view! { <p class="muted">{move || ctx.t(K::Connecting)}</p> }.into_any(),
+                None => view! { <p class="muted">{ctx.tx(K::Connecting)}</p> }.into_any(),
             }}
         </div>
     }

@@ -22,10 +22,10 @@ pub fn SettingsView() -> impl IntoView {
     let ctx = ctx();
     view! {
         <section aria-labelledby="settings-title">
-            <h2 id="settings-title">{move || ctx.t(K::Preferences)}</h2>
+            <h2 id="settings-title">{ctx.tx(K::Preferences)}</h2>
             <p class="steps">
-                <a class="step" href=Route::Pairing.hash()>{move || ctx.t(K::Step1)}</a>
-                <span class="step current">{move || ctx.t(K::Step2)}</span>
+                <a class="step" href=Route::Pairing.hash()>{ctx.tx(K::Step1)}</a>
+                <span class="step current">{ctx.tx(K::Step2)}</span>
             </p>
             {move || if ctx.is_paired() { view! { <SettingsForm/> }.into_any() } else { needs_pairing(ctx).into_any() }}
         </section>
@@ -101,7 +101,7 @@ fn SettingsForm() -> impl IntoView {
 
     view! {
         {move || load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> })}
-        {move || form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{move || ctx.t(K::Loading)}</p> })}
+        {move || form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> })}
         <Show when=move || form.with(Option::is_some)>
             <form class="form" on:submit=submit novalidate=true>
                 {direction(ctx, form, types, errors, Dir::OutlookToCrm, K::OutlookToCrm)}
@@ -114,7 +114,7 @@ fn SettingsForm() -> impl IntoView {
                     </button>
                     {action_error(ctx, errors, "settings-error")}
                 </div>
-                <p class="hint">{move || ctx.t(K::SettingsTakeEffect)}</p>
+                <p class="hint">{ctx.tx(K::SettingsTakeEffect)}</p>
             </form>
         </Show>
     }
@@ -146,7 +146,7 @@ fn direction(
     let [history, future, create, edit] = d.fields();
     view! {
         <fieldset class="section">
-            <legend>{move || ctx.t(title)}</legend>
+            <legend>{ctx.tx(title)}</legend>
             <div class="row">
                 {days_field(ctx, K::HistoryDays, HISTORY_DAYS_MAX, history, errors,
                     move || get(form, |f| f.dir(d).history_days.clone()).unwrap_or_default(),
@@ -189,11 +189,11 @@ fn type_list(
     };
     view! {
         <fieldset class="types" id=name aria-describedby=format!("{name}-hint {name}-error")>
-            <legend>{move || ctx.t(label)}</legend>
-            <p class="hint" id=format!("{name}-hint")>{move || ctx.t(hint)}</p>
+            <legend>{ctx.tx(label)}</legend>
+            <p class="hint" id=format!("{name}-hint")>{ctx.tx(hint)}</p>
             <div class="type-buttons">
-                <button type="button" class="link" on:click=move |_| all(true)>{move || ctx.t(K::SelectAll)}</button>
-                <button type="button" class="link" on:click=move |_| all(false)>{move || ctx.t(K::SelectNone)}</button>
+                <button type="button" class="link" on:click=move |_| all(true)>{ctx.tx(K::SelectAll)}</button>
+                <button type="button" class="link" on:click=move |_| all(false)>{ctx.tx(K::SelectNone)}</button>
             </div>
             <div class="checks">
                 {move || match types.get() {
@@ -220,7 +220,7 @@ fn type_list(
                         })
                         .collect_view()
                         .into_any(),
-                    Load::Loading => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+                    Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                     Load::Failed(m) => view! { <p class="action-error">{m}</p> }.into_any(),
                 }}
             </div>
@@ -232,9 +232,9 @@ fn type_list(
 fn languages(ctx: Ctx, form: RwSignal<Option<SettingsForm>>) -> impl IntoView {
     view! {
         <fieldset class="section">
-            <legend>{move || ctx.t(K::Languages)}</legend>
+            <legend>{ctx.tx(K::Languages)}</legend>
             <div class="field">
-                <label for="app_language">{move || ctx.t(K::AppLanguage)}</label>
+                <label for="app_language">{ctx.tx(K::AppLanguage)}</label>
                 <select
                     id="app_language"
                     prop:value=move || get(form, |f| f.app_language.code()).unwrap_or("fi")
@@ -250,7 +250,7 @@ fn languages(ctx: Ctx, form: RwSignal<Option<SettingsForm>>) -> impl IntoView {
                 </select>
             </div>
             <div class="field">
-                <label for="picklist_language">{move || ctx.t(K::PicklistLanguage)}</label>
+                <label for="picklist_language">{ctx.tx(K::PicklistLanguage)}</label>
                 <select
                     id="picklist_language"
                     prop:value=move || get(form, |f| f.picklist_language.code()).unwrap_or("fi")
@@ -280,15 +280,15 @@ fn calendar(
         move || errors.with(|e| e.fields.contains_key(fields::DEFAULT_ACTIVITY_TYPE));
     view! {
         <fieldset class="section">
-            <legend>{move || ctx.t(K::CalendarSection)}</legend>
+            <legend>{ctx.tx(K::CalendarSection)}</legend>
             {check_field(ctx, K::AutoSync, Some(K::AutoSyncHint), "auto_sync",
                 move || get(form, |f| f.auto_sync).unwrap_or(false), move |v| set(form, |f| f.auto_sync = v))}
             {check_field(ctx, K::LoginAtStart, Some(K::LoginAtStartHint), "login_at_start",
                 move || get(form, |f| f.login_at_start).unwrap_or(false), move |v| set(form, |f| f.login_at_start = v))}
             {move || (get(form, |f| f.login_at_start).unwrap_or(false) && !remembered()).then(|| view! {
                 <p class="warning small">
-                    {move || ctx.t(K::LoginAtStartNeedsRemember)} " "
-                    <a href=Route::Login.hash()>{move || ctx.t(K::NavLogin)}</a>
+                    {ctx.tx(K::LoginAtStartNeedsRemember)} " "
+                    <a href=Route::Login.hash()>{ctx.tx(K::NavLogin)}</a>
                 </p>
             })}
             {check_field(ctx, K::AddContacts, None, "add_contacts_to_address_book",
@@ -297,7 +297,7 @@ fn calendar(
             {check_field(ctx, K::SendErrorReports, None, "send_error_reports",
                 move || get(form, |f| f.send_error_reports).unwrap_or(false), move |v| set(form, |f| f.send_error_reports = v))}
             <fieldset class="radios">
-                <legend>{move || ctx.t(K::PrivateEntries)}</legend>
+                <legend>{ctx.tx(K::PrivateEntries)}</legend>
                 {PrivateEntries::ALL
                     .into_iter()
                     .map(|mode| {
@@ -316,7 +316,7 @@ fn calendar(
                                     prop:checked=move || get(form, |f| f.private_entries == mode).unwrap_or(false)
                                     on:change=move |_| set(form, |f| f.private_entries = mode)
                                 />
-                                <label for=id>{move || ctx.t(label)}</label>
+                                <label for=id>{ctx.tx(label)}</label>
                             </div>
                         }
                     })
@@ -326,7 +326,7 @@ fn calendar(
                 move || get(form, |f| f.show_customer_relations).unwrap_or(false),
                 move |v| set(form, |f| f.show_customer_relations = v))}
             <div class="field" class:invalid=default_invalid>
-                <label for=fields::DEFAULT_ACTIVITY_TYPE>{move || ctx.t(K::DefaultActivityType)}</label>
+                <label for=fields::DEFAULT_ACTIVITY_TYPE>{ctx.tx(K::DefaultActivityType)}</label>
                 <select
                     id=fields::DEFAULT_ACTIVITY_TYPE
                     aria-invalid=move || if default_invalid() { "true" } else { "false" }
@@ -334,7 +334,7 @@ fn calendar(
                     prop:value=move || get(form, |f| f.default_activity_type.clone()).unwrap_or_default()
                     on:change=move |ev| { let v = event_target_value(&ev); set(form, |f| f.default_activity_type = v) }
                 >
-                    <option value="">{move || ctx.t(K::EmptyChoice)}</option>
+                    <option value="">{ctx.tx(K::EmptyChoice)}</option>
                     {move || {
                         let current = get(form, |f| f.default_activity_type.clone()).unwrap_or_default();
                         match types.get() {
@@ -350,7 +350,7 @@ fn calendar(
                         }
                     }}
                 </select>
-                <p class="hint" id="default_activity_type-hint">{move || ctx.t(K::DefaultActivityTypeHint)}</p>
+                <p class="hint" id="default_activity_type-hint">{ctx.tx(K::DefaultActivityTypeHint)}</p>
                 {field_error(ctx, errors, fields::DEFAULT_ACTIVITY_TYPE)}
             </div>
             {move || {
@@ -362,7 +362,7 @@ fn calendar(
                             Warning::EmptyDefaultType => K::WarnEmptyDefaultType,
                             Warning::NothingCreated => K::WarnNothingCreated,
                         };
-                        view! { <p class="warning small">{move || ctx.t(k)}</p> }
+                        view! { <p class="warning small">{ctx.tx(k)}</p> }
                     })
                     .collect_view()
             }}

@@ -20,7 +20,7 @@ pub fn StatusView() -> impl IntoView {
     let ctx = ctx();
     view! {
         <section aria-labelledby="status-title">
-            <h2 id="status-title">{move || ctx.t(K::NavStatus)}</h2>
+            <h2 id="status-title">{ctx.tx(K::NavStatus)}</h2>
             {move || if ctx.is_paired() { view! { <Status/> }.into_any() } else { needs_pairing(ctx).into_any() }}
         </section>
     }
@@ -70,16 +70,16 @@ fn Status() -> impl IntoView {
     view! {
         <div class="actions">
             <button type="button" class="primary" on:click=sync_now disabled=move || busy.get() aria-describedby="sync-error">
-                {move || ctx.t(K::SyncNow)}
+                {ctx.tx(K::SyncNow)}
             </button>
             {action_error(ctx, errors, "sync-error")}
         </div>
         {move || match status.get() {
-            Load::Loading => view! { <p class="muted">{move || ctx.t(K::Loading)}</p> }.into_any(),
+            Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(s) => view! {
                 <p class=if s.auto_sync_active { "notice success" } else { "notice warn" }>
-                    {move || ctx.t(if s.auto_sync_active { K::AutoSyncActive } else { K::AutoSyncInactive })}
+                    {ctx.tx(if s.auto_sync_active { K::AutoSyncActive } else { K::AutoSyncInactive })}
                     {s.inactive_reason.clone().map(|r| view! { " " {r} })}
                 </p>
                 {direction(ctx, K::OutlookToCrm, "o2c", s.outlook_to_crm)}
@@ -105,7 +105,7 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
         let label_id = format!("{id}-progress");
         view! {
             <div class="progress">
-                <span id=label_id.clone()>{move || ctx.t(K::Progress)} " " {format!("{} / {}", p.done, p.total)}</span>
+                <span id=label_id.clone()>{ctx.tx(K::Progress)} " " {format!("{} / {}", p.done, p.total)}</span>
                 <progress max=p.total.max(1).to_string() value=p.done.to_string() aria-labelledby=label_id></progress>
             </div>
         }
@@ -125,22 +125,22 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
         ];
         view! {
             <dl class="summary">
-                <dt>{move || ctx.t(K::LastRun)}</dt>
+                <dt>{ctx.tx(K::LastRun)}</dt>
                 <dd>{started} {finished.map(|f| format!(" – {f}"))}</dd>
-                <dt>{move || ctx.t(K::Outcome)}</dt>
-                <dd>{move || ctx.t(outcome_label(run.outcome))}</dd>
+                <dt>{ctx.tx(K::Outcome)}</dt>
+                <dd>{ctx.tx(outcome_label(run.outcome))}</dd>
             </dl>
             <table class="counts">
                 <tbody>
                     {counts.into_iter().map(|(k, n)| view! {
-                        <tr class:nonzero=n != 0><th scope="row">{move || ctx.t(k)}</th><td>{n}</td></tr>
+                        <tr class:nonzero=n != 0><th scope="row">{ctx.tx(k)}</th><td>{n}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>
             {(!run.conflicts.is_empty()).then(|| {
                 let conflicts = run.conflicts.clone();
                 view! {
-                    <h4>{move || ctx.t(K::Conflicts)}</h4>
+                    <h4>{ctx.tx(K::Conflicts)}</h4>
                     <ul class="events">
                         {conflicts.into_iter().map(|c| view! {
                             <li><strong>{c.subject}</strong> ": " {c.resolution}
@@ -152,7 +152,7 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
             {(!run.errors.is_empty()).then(|| {
                 let errors = run.errors.clone();
                 view! {
-                    <h4>{move || ctx.t(K::Errors)}</h4>
+                    <h4>{ctx.tx(K::Errors)}</h4>
                     <ul class="events errors">
                         {errors.into_iter().map(|e| view! {
                             <li>{e.subject.map(|s| view! { <strong>{s}</strong> ": " })} {e.message}
@@ -165,13 +165,13 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
     });
     view! {
         <section class="direction" aria-labelledby=format!("{id}-title")>
-            <h3 id=format!("{id}-title")>{move || ctx.t(title)}</h3>
+            <h3 id=format!("{id}-title")>{ctx.tx(title)}</h3>
             {progress}
             {match run {
                 Some(r) => r.into_any(),
-                None => view! { <p class="muted">{move || ctx.t(K::NoRunsYet)}</p> }.into_any(),
+                None => view! { <p class="muted">{ctx.tx(K::NoRunsYet)}</p> }.into_any(),
             }}
-            {next.map(|n| view! { <p class="hint">{move || ctx.t(K::NextRun)} " " {n.clone()}</p> })}
+            {next.map(|n| view! { <p class="hint">{ctx.tx(K::NextRun)} " " {n.clone()}</p> })}
         </section>
     }
 }

@@ -1,6 +1,8 @@
 //! Form pieces shared by the screens: labelled inputs with their error right below (linked with
 //! `aria-describedby`, marked `aria-invalid`), checkboxes, and the action error/status line.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::app::Ctx;
@@ -20,7 +22,11 @@ pub fn field_error(ctx: Ctx, errors: RwSignal<FormErrors>, name: &'static str) -
     }
 }
 
-/// A labelled text input.
+type Getter<T> = Arc<dyn Fn() -> T + Send + Sync>;
+type Setter<T> = Arc<dyn Fn(T) + Send + Sync>;
+
+/// A labelled text input. (The generic wrappers box their closures and call one non-generic body, so
+/// each view is compiled once, not once per field: WASM size.)
 #[expect(
     clippy::too_many_arguments,
     reason = "one argument per field property keeps call sites flat"
@@ -35,7 +41,32 @@ pub fn text_field(
     errors: RwSignal<FormErrors>,
     get: impl Fn() -> String + Send + Sync + 'static,
     set: impl Fn(String) + Send + Sync + 'static,
-) -> impl IntoView {
+) -> AnyView {
+    text_field_erased(
+        ctx,
+        label,
+        hint,
+        name,
+        input_type,
+        autocomplete,
+        errors,
+        Arc::new(get),
+        Arc::new(set),
+    )
+}
+
+#[expect(clippy::too_many_arguments, reason = "see text_field")]
+fn text_field_erased(
+    ctx: Ctx,
+    label: K,
+    hint: Option<K>,
+    name: &'static str,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    errors: RwSignal<FormErrors>,
+    get: Getter<String>,
+    set: Setter<String>,
+) -> AnyView {
     let invalid = move || errors.with(|e| e.fields.contains_key(name));
     let hint_id = format!("{name}-hint");
     let described = if hint.is_some() {
@@ -45,21 +76,22 @@ pub fn text_field(
     };
     view! {
         <div class="field" class:invalid=invalid>
-            <label for=name>{move || ctx.t(label)}</label>
+            <label for=name>{ctx.tx(label)}</label>
             <input
                 id=name
                 name=name
                 type=input_type
                 autocomplete=autocomplete
-                prop:value=get
+                prop:value=move || get()
                 aria-invalid=move || if invalid() { "true" } else { "false" }
                 aria-describedby=described
                 on:input=move |ev| set(event_target_value(&ev))
             />
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{move || ctx.t(h)}</p> })}
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{ctx.tx(h)}</p> })}
             {field_error(ctx, errors, name)}
         </div>
     }
+    .into_any()
 }
 
 /// A days field with its limit in the hint.
@@ -71,12 +103,24 @@ pub fn days_field(
     errors: RwSignal<FormErrors>,
     get: impl Fn() -> String + Send + Sync + 'static,
     set: impl Fn(String) + Send + Sync + 'static,
-) -> impl IntoView {
+) -> AnyView {
+    days_field_erased(ctx, label, max, name, errors, Arc::new(get), Arc::new(set))
+}
+
+fn days_field_erased(
+    ctx: Ctx,
+    label: K,
+    max: u16,
+    name: &'static str,
+    errors: RwSignal<FormErrors>,
+    get: Getter<String>,
+    set: Setter<String>,
+) -> AnyView {
     let invalid = move || errors.with(|e| e.fields.contains_key(name));
     let hint_id = format!("{name}-hint");
     view! {
         <div class="field days" class:invalid=invalid>
-            <label for=name>{move || ctx.t(label)}</label>
+            <label for=name>{ctx.tx(label)}</label>
             <div class="with-unit">
                 <input
                     id=name
@@ -86,7 +130,7 @@ pub fn days_field(
                     min="0"
                     max=max.to_string()
                     step="1"
-                    prop:value=get
+                    prop:value=move || get()
                     aria-invalid=move || if invalid() { "true" } else { "false" }
                     aria-describedby=format!("{hint_id} {}", err_id(name))
                     on:input=move |ev| set(event_target_value(&ev))
@@ -96,6 +140,7 @@ pub fn days_field(
             {field_error(ctx, errors, name)}
         </div>
     }
+    .into_any()
 }
 
 /// A checkbox with its label (and an optional hint below).
@@ -106,21 +151,33 @@ pub fn check_field(
     id: &'static str,
     get: impl Fn() -> bool + Send + Sync + 'static,
     set: impl Fn(bool) + Send + Sync + 'static,
-) -> impl IntoView {
+) -> AnyView {
+    check_field_erased(ctx, label, hint, id, Arc::new(get), Arc::new(set))
+}
+
+fn check_field_erased(
+    ctx: Ctx,
+    label: K,
+    hint: Option<K>,
+    id: &'static str,
+    get: Getter<bool>,
+    set: Setter<bool>,
+) -> AnyView {
     let hint_id = format!("{id}-hint");
     view! {
         <div class="check">
             <input
                 type="checkbox"
                 id=id
-                prop:checked=get
+                prop:checked=move || get()
                 aria-describedby=hint.map(|_| hint_id.clone())
                 on:change=move |ev| set(event_target_checked(&ev))
             />
-            <label for=id>{move || ctx.t(label)}</label>
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{move || ctx.t(h)}</p> })}
+            <label for=id>{ctx.tx(label)}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{ctx.tx(h)}</p> })}
         </div>
     }
+    .into_any()
 }
 
 /// The error of the whole action, shown next to its button.
@@ -136,8 +193,8 @@ pub fn action_error(ctx: Ctx, errors: RwSignal<FormErrors>, id: &'static str) ->
 pub fn needs_pairing(ctx: Ctx) -> impl IntoView {
     view! {
         <div class="notice">
-            <p>{move || ctx.t(K::NotPairedYet)}</p>
-            <a class="button" href=crate::route::Route::Pairing.hash()>{move || ctx.t(K::GoToPreferences)}</a>
+            <p>{ctx.tx(K::NotPairedYet)}</p>
+            <a class="button" href=crate::route::Route::Pairing.hash()>{ctx.tx(K::GoToPreferences)}</a>
         </div>
     }
 }
