@@ -995,3 +995,30 @@ async fn file_upload_stores_the_file_and_refuses_over_25_mib_before_sending() {
         .unwrap_err();
     assert!(e.is_gone(), "{e:?}");
 }
+
+#[tokio::test]
+async fn pages_report_totals_and_typed_lists_read_any_module() {
+    let env = Env::start().await;
+    let s = env.session().await;
+    let q = ListQuery::new().sort_asc("last_name").page_size(4);
+    let pages: Vec<crmservice::Page> = s.pages("contacts", &q).try_collect().await.unwrap();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].total, Some(6));
+    assert!(pages[0].has_next && !pages[1].has_next);
+    assert_eq!(pages[0].data.len() + pages[1].data.len(), 6);
+    let contacts: Vec<crmservice::Contact> = s.list(&q).try_collect().await.unwrap();
+    let names: Vec<&str> = contacts.iter().map(|c| c.last_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Heikkinen",
+            "Järvinen",
+            "Korhonen",
+            "Mäkinen",
+            "Nieminen",
+            "Virtanen"
+        ]
+    );
+    let users: Vec<crmservice::User> = s.list(&ListQuery::new()).try_collect().await.unwrap();
+    assert!(users.iter().any(|u| u.email == "demo@esimerkki.fi"));
+}

@@ -10,6 +10,27 @@
 //! Tests drive it through the Rust methods on [`CrmSim`] (or the same over HTTP under `/_admin/crm`, see
 //! [`admin`]): create companies and users, edit records "as a user would in the CRM UI", move the clock,
 //! inject faults per route and read per-route request counts.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use serde_json::json;
+//! use sim::crm::{CrmSim, FaultKind, FaultRule};
+//!
+//! let crm = CrmSim::new();
+//! let demo = crm.seed_demo(); // "Esimerkki Oy", user demo/demo, API key in demo.api_key
+//! let running = sim::serve(crm.router(), "127.0.0.1:0".parse().unwrap()).await?;
+//! // A user edits the CRM directly (the server stamps updated_at):
+//! crm.insert(demo.company_id, "activities", json!({
+//!     "subject": "Soitto Virtaselle", "activity_type": "Soitto",
+//!     "start_date": "2026-12-01 10:00:00", "contacts": [demo.contact_ids[0]],
+//! })).unwrap();
+//! // The next create answers 201 to nobody:
+//! crm.inject_fault(FaultRule::new(Some("POST"), "/api/v1/activities", FaultKind::CommitThenDrop).times(1));
+//! crm.advance_clock(chrono::Duration::minutes(5));
+//! assert_eq!(crm.request_count("GET /api/v1/activities"), 0);
+//! running.stop().await;
+//! # Ok(()) }
+//! ```
 
 pub mod admin;
 mod api;
