@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod crm_access;
 pub mod crypto;
 pub mod db;
 #[cfg(feature = "demo")]

@@ -2,6 +2,7 @@
 
 pub mod error_reports;
 pub mod health;
+pub mod login;
 pub mod manifest;
 pub mod preferences;
 pub mod session;
