@@ -1,0 +1,563 @@
+//! The worker loop in one process on real Postgres: running due jobs, storing the handler's schedule,
+//! failures and panics, heartbeats, lost leases, bounded concurrency, wake-up by NOTIFY, graceful stop.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use crm_server::{
+    db,
+    metrics::Metrics,
+    worker::{
+        Backoff, ClaimedJob, JobError, JobHandler, JobKind, JobOutcome, JobQueue, Worker,
+        WorkerConfig,
+    },
+};
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use test_db::TestDb;
+use uuid::Uuid;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+struct Fixture {
+    _db: TestDb,
+    pool: PgPool,
+    queue: JobQueue,
+}
+
+async fn fixture() -> Fixture {
+    let db = TestDb::new().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(12)
+        .connect(db.url())
+        .await
+        .expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    let queue = JobQueue::new(pool.clone());
+    Fixture {
+        _db: db,
+        pool,
+        queue,
+    }
+}
+
+async fn pairing(f: &Fixture) -> Uuid {
+    let mailbox = Uuid::new_v4();
+    let pairing = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO mailboxes (id, tenant_id, object_id, email)
+         VALUES ($1, 'tenant', $1::text, 'user@example.com')",
+    )
+    .bind(mailbox)
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO pairings (id, mailbox_id, crm_address, crm_username, crm_user_id, calendar_id)
+         VALUES ($1, $2, 'https://crm.example', 'user', '1', 'calendar')",
+    )
+    .bind(pairing)
+    .bind(mailbox)
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    f.queue.ensure_jobs(pairing).await.unwrap();
+    pairing
+}
+
+fn config() -> WorkerConfig {
+    WorkerConfig {
+        worker_id: "test-worker".into(),
+        concurrency: 4,
+        poll_interval: Duration::from_millis(50),
+        lease: Duration::from_secs(2),
+        heartbeat: Duration::from_millis(400),
+        shutdown_grace: Duration::from_secs(5),
+        backoff: Backoff::default(),
+        listen: false,
+    }
+}
+
+/// A handler made of a closure, so each test states its behaviour inline.
+struct FnHandler<F>(F);
+
+impl<F, Fut> JobHandler for FnHandler<F>
+where
+    F: Fn(ClaimedJob) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<JobOutcome, JobError>> + Send,
+{
+    fn run(&self, job: &ClaimedJob) -> impl Future<Output = Result<JobOutcome, JobError>> + Send {
+        (self.0)(job.clone())
+    }
+}
+
+/// Polls `check` until it holds; a liveness bound, not a timing assertion.
+async fn eventually<Fut: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> Fut) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+async fn db_now(pool: &PgPool) -> DateTime<Utc> {
+    sqlx::query_scalar("SELECT now()")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_worker_runs_every_due_job_and_stores_the_handlers_next_run() {
+    let f = fixture().await;
+    for _ in 0..5 {
+        pairing(&f).await;
+    }
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let runs = runs.clone();
+        move |_job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let metrics = Metrics::new();
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), metrics.clone());
+    eventually("all ten jobs scheduled an hour ahead", || {
+        count(
+            &f.pool,
+            "SELECT count(*) FROM jobs
+             WHERE run_at > now() + interval '59 minutes' AND locked_until IS NULL",
+        )
+        .map_eq(10)
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!(report.completed, 10);
+    assert_eq!(runs.load(Ordering::SeqCst), 10, "each job ran once");
+    let rendered = metrics.render();
+    assert!(
+        rendered
+            .contains(r#"crm_sync_runs_total{direction="outlook_to_crm",action="completed"} 5"#),
+        "{rendered}"
+    );
+    assert!(rendered.contains("crm_jobs_in_flight 0"), "{rendered}");
+}
+
+#[tokio::test]
+async fn a_failing_run_is_retried_after_backoff_with_its_error_recorded() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    let handler = FnHandler(|job: ClaimedJob| async move {
+        match job.kind {
+            JobKind::OutlookToCrm => Err(JobError::new("CRM unreachable")),
+            JobKind::CrmToOutlook => Ok(JobOutcome::run_again_in(HOUR)),
+        }
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("the failure recorded", || {
+        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").map_eq(1)
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!(report.failed, 1);
+    let jobs = f.queue.jobs(p).await.unwrap();
+    let failed = jobs.iter().find(|j| j.kind == "outlook_to_crm").unwrap();
+    assert_eq!(failed.last_error.as_deref(), Some("CRM unreachable"));
+    assert!(
+        failed.run_at >= db_now(&f.pool).await + Duration::from_secs(1),
+        "backing off"
+    );
+    assert_eq!(failed.locked_by, None);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_counts_as_a_failure_without_leaking_the_panic_message() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    let handler = FnHandler(|job: ClaimedJob| async move {
+        if job.kind == JobKind::CrmToOutlook {
+            panic!("secret-token-123");
+        }
+        Ok(JobOutcome::run_again_in(HOUR))
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("the panic recorded as a failure", || {
+        count(&f.pool, "SELECT count(*) FROM jobs WHERE attempts = 1").map_eq(1)
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!((report.failed, report.completed), (1, 1));
+    let row = f
+        .queue
+        .jobs(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "crm_to_outlook")
+        .unwrap();
+    assert_eq!(row.last_error.as_deref(), Some("internal error"));
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_run_leased_well_past_its_initial_lease() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE kind = 'crm_to_outlook'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let handler = FnHandler(|_job| async move {
+        // Three initial leases long.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        Ok(JobOutcome::run_again_in(HOUR))
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("the job claimed", || {
+        count(
+            &f.pool,
+            "SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL",
+        )
+        .map_eq(1)
+    })
+    .await;
+    let first_lease: DateTime<Utc> =
+        sqlx::query_scalar("SELECT locked_until FROM jobs WHERE locked_by IS NOT NULL")
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    // Meanwhile nobody else may claim it, at any point of the run.
+    let other = JobQueue::new(f.pool.clone());
+    let mut extended = false;
+    while count(
+        &f.pool,
+        "SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL",
+    )
+    .await
+        == 1
+    {
+        assert!(
+            other
+                .claim("intruder", 10, Duration::from_secs(2))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let lease: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT locked_until FROM jobs WHERE locked_by IS NOT NULL")
+                .fetch_optional(&f.pool)
+                .await
+                .unwrap()
+                .flatten();
+        extended |= lease.is_some_and(|l| l > first_lease);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let report = worker.shutdown().await;
+    assert!(extended, "the lease was extended");
+    assert_eq!((report.completed, report.lease_lost), (1, 0));
+    let row = f
+        .queue
+        .jobs(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "outlook_to_crm")
+        .unwrap();
+    assert!(
+        row.run_at > db_now(&f.pool).await + Duration::from_secs(3000),
+        "completed normally"
+    );
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_is_taken_over_is_stopped() {
+    let f = fixture().await;
+    pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE kind = 'crm_to_outlook'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let started = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let handler = FnHandler({
+        let (started, dropped) = (started.clone(), dropped.clone());
+        move |_job| {
+            let (started, dropped) = (started.clone(), dropped.clone());
+            async move {
+                let _guard = SetOnDrop(dropped);
+                started.store(true, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("the run started", || {
+        let started = started.load(Ordering::SeqCst);
+        async move { started }
+    })
+    .await;
+    // Another worker takes the job over (as after an expiry): the token changes.
+    sqlx::query(
+        "UPDATE jobs SET lease_id = gen_random_uuid(), locked_by = 'other'
+         WHERE locked_by IS NOT NULL",
+    )
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    eventually("the run stopped at its next heartbeat", || {
+        let dropped = dropped.load(Ordering::SeqCst);
+        async move { dropped }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!((report.lease_lost, report.completed), (1, 0));
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT locked_by FROM jobs WHERE kind = 'outlook_to_crm'")
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        holder.as_deref(),
+        Some("other"),
+        "the new holder's lease is untouched"
+    );
+}
+
+#[tokio::test]
+async fn no_more_jobs_run_at_once_than_the_concurrency_limit() {
+    let f = fixture().await;
+    for _ in 0..10 {
+        pairing(&f).await;
+    }
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let (running, peak) = (running.clone(), peak.clone());
+        move |_job| {
+            let (running, peak) = (running.clone(), peak.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let config = WorkerConfig {
+        concurrency: 3,
+        ..config()
+    };
+    let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
+    eventually("all twenty jobs ran", || {
+        count(
+            &f.pool,
+            "SELECT count(*) FROM jobs WHERE run_at > now() + interval '59 minutes'",
+        )
+        .map_eq(20)
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!(report.completed, 20);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "saturated but never above the limit"
+    );
+}
+
+#[tokio::test]
+async fn an_enqueue_on_another_connection_wakes_an_idle_worker_through_notify() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let runs = runs.clone();
+        move |_job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let config = WorkerConfig {
+        // Only a notification can make it look again within this test.
+        poll_interval: HOUR,
+        listen: true,
+        ..config()
+    };
+    let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
+    eventually("the worker listening", || {
+        count(
+            &f.pool,
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .map_eq(1)
+    })
+    .await;
+    let other_process = JobQueue::new(f.pool.clone());
+    other_process
+        .enqueue_now(p, JobKind::OutlookToCrm, crm_server::worker::Trigger::User)
+        .await
+        .unwrap();
+    eventually("the enqueued job ran", || {
+        let n = runs.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!(report.completed, 1);
+}
+
+#[tokio::test]
+async fn shutdown_lets_short_runs_finish() {
+    let f = fixture().await;
+    pairing(&f).await;
+    let started = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let started = started.clone();
+        move |_job| {
+            let started = started.clone();
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    eventually("both runs started", || {
+        let n = started.load(Ordering::SeqCst);
+        async move { n == 2 }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!((report.completed, report.released), (2, 0));
+    assert_eq!(
+        count(
+            &f.pool,
+            "SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn shutdown_releases_runs_that_outlast_the_grace_period_for_immediate_takeover() {
+    let f = fixture().await;
+    pairing(&f).await;
+    let started = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let started = started.clone();
+        move |_job| {
+            let started = started.clone();
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let config = WorkerConfig {
+        shutdown_grace: Duration::from_millis(200),
+        ..config()
+    };
+    let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
+    eventually("both runs started", || {
+        let n = started.load(Ordering::SeqCst);
+        async move { n == 2 }
+    })
+    .await;
+    let report = worker.shutdown().await;
+    assert_eq!((report.released, report.completed), (2, 0));
+    let other = JobQueue::new(f.pool.clone());
+    let taken = other
+        .claim("next", 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 2, "due and unleased at once");
+    assert!(
+        taken.iter().all(|j| j.attempts == 0),
+        "a release is not a failure"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_worker() {
+    let f = fixture().await;
+    pairing(&f).await;
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = FnHandler({
+        let runs = runs.clone();
+        move |_job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(JobOutcome::run_again_in(HOUR))
+            }
+        }
+    });
+    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    drop(worker);
+    // Give a still-running loop ample polls to notice the due jobs, then check it did not.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("UPDATE jobs SET run_at = now()")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        count(
+            &f.pool,
+            "SELECT count(*) FROM jobs WHERE locked_by IS NOT NULL"
+        )
+        .await,
+        0
+    );
+}
+
+/// `count(..).map_eq(n)`: a future resolving to whether the count is `n`.
+trait MapEq {
+    fn map_eq(self, expected: i64) -> impl Future<Output = bool>;
+}
+
+impl<F: Future<Output = i64>> MapEq for F {
+    fn map_eq(self, expected: i64) -> impl Future<Output = bool> {
+        async move { self.await == expected }
+    }
+}
