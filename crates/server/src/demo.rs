@@ -37,6 +37,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
     config.static_dir = static_dir;
     config.graph_base_url = format!("{}/v1.0", graph_running.base_url).parse()?;
     config.identity_authority = graph_running.base_url.parse()?;
+    config.identity_tenant = mailbox.tenant_id.clone();
     config.client_id = sim::graph::DEFAULT_CLIENT_ID.to_owned();
     config.client_secret = Some(sim::graph::DEFAULT_CLIENT_SECRET.into());
     config.secret_keys = Some(DEMO_SECRET_KEYS.into());

@@ -14,11 +14,13 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod graph_access;
 pub mod http;
 pub mod metrics;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod subscriptions;
 pub mod worker;
 
 pub use app::app;
