@@ -303,15 +303,18 @@ impl<'a> Engine<'a> {
                         Projection::Full
                     }
                 }
+                // A block we wrote is private too, but it is never an original: treating it as one would
+                // scrub the real entry on the other side.
                 _ => {
                     if o.private && !is_block(o) {
                         Projection::BusyBlockInCrm
                     } else if c.private && !is_block(c) {
                         Projection::BusyBlockInOutlook
-                    } else if o.private {
-                        Projection::BusyBlockInCrm
-                    } else if c.private {
+                    } else if before.is_none() && o.private {
+                        // Adopting one of our blocks: the other side holds the content.
                         Projection::BusyBlockInOutlook
+                    } else if before.is_none() && c.private {
+                        Projection::BusyBlockInCrm
                     } else {
                         Projection::Full
                     }
@@ -371,8 +374,11 @@ impl<'a> Engine<'a> {
             (State::Unlisted, State::Deleted) => {
                 Some(detach_step(row, Side::Crm, SkipReason::PartnerNotListed))
             }
-            // Missing from a windowed listing is never a deletion: the pair just is not synced now.
-            (State::Unlisted, _) | (_, State::Unlisted) => None,
+            // Missing from a windowed listing is never a deletion: the pair just is not synced now. An
+            // event that never got its link property gets it now, wherever it is, so that re-pairing
+            // finds it.
+            (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row)),
+            (_, State::Unlisted) => None,
             (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
@@ -509,7 +515,11 @@ impl<'a> Engine<'a> {
             &o2c,
             &c2o,
         );
-        let tag = o.listed && o.crm_link != Some(&row.crm_id);
+        let tag = if o.listed {
+            o.crm_link != Some(&row.crm_id)
+        } else {
+            !row.outlook_tagged
+        };
         let series = self
             .o_idx
             .get(&row.outlook_id)
@@ -526,6 +536,7 @@ impl<'a> Engine<'a> {
             row.origin,
             series,
             row.synced_at,
+            row.outlook_tagged,
         );
         let quiet = writes.is_empty() && new_row == *row;
         if quiet && m.reasons.is_empty() && m.conflicts.is_empty() {
@@ -571,6 +582,7 @@ impl<'a> Engine<'a> {
         origin: Side,
         series: Option<crate::model::SeriesInstance>,
         synced_at: DateTime<Utc>,
+        was_tagged: bool,
     ) -> (Vec<Write>, StatusRow) {
         let mut writes = Vec::new();
         let c_written = !m.c_patch.is_empty();
@@ -589,6 +601,9 @@ impl<'a> Engine<'a> {
                 crm_link: tag.then(|| CrmLink::Id(crm_id.clone())),
             });
         }
+        // Known tagged if we tag it now, if the listed event shows the link, or (for an event a changes
+        // listing did not mention) if it was known before.
+        let outlook_tagged = tag || o.crm_link == Some(&crm_id) || (!o.listed && was_tagged);
         let o_new = m.o_patch.apply(o.content).normalized();
         let c_new = m.c_patch.apply(c.content).normalized();
         let row = StatusRow {
@@ -614,6 +629,7 @@ impl<'a> Engine<'a> {
             origin,
             series,
             detached: None,
+            outlook_tagged,
             synced_at: if writes.is_empty() {
                 synced_at
             } else {
@@ -655,9 +671,10 @@ impl<'a> Engine<'a> {
         for f in Field::ALL {
             let busy_field = f.is_content() || f == Field::Private;
             if busy_field && let Some(block_side) = proj.block_side() {
-                // Nothing of the original's content flows, nothing typed into a block flows back; the block
-                // is (re)written only when the pair enters busy-block mode.
-                if transition {
+                // Nothing of the original's content flows, nothing typed into a block flows back. The block
+                // is written only when a linked pair enters busy-block mode (scrubbing what we copied
+                // earlier); an adopted pair keeps what the CRM user wrote, since we did not put it there.
+                if transition && before.is_some() {
                     match block_side {
                         Side::Crm if !field_eq(f, &block, c.content) => {
                             m.c_patch.set_from(f, &block)
@@ -741,12 +758,14 @@ impl<'a> Engine<'a> {
         let c_pool_idx: HashMap<&CrmId, usize> =
             c_pool.iter().map(|&i| (&c_items[i].id, i)).collect();
         let mut c_taken = vec![false; c_items.len()];
+        let mut c_private = vec![false; c_items.len()];
         let skip_private = self.s.private_mode == PrivateMode::Skip;
 
         // CRM entries that are never synced are set aside first, so nothing links to them.
         for &j in &c_pool {
             if skip_private && self.p.c_content[j].private {
                 c_taken[j] = true;
+                c_private[j] = true;
                 steps.push(skip_step(
                     None,
                     Some(c_items[j].id.clone()),
@@ -774,6 +793,15 @@ impl<'a> Engine<'a> {
             }
             if let Some(x) = &item.crm_link {
                 if let Some(&j) = c_pool_idx.get(x) {
+                    if c_private[j] {
+                        // Its activity is private and not synced: so is the pair, and it is no copy.
+                        steps.push(skip_step(
+                            Some(item.id.clone()),
+                            Some(x.clone()),
+                            vec![SkipReason::PrivateEntry],
+                        ));
+                        continue;
+                    }
                     if !c_taken[j] {
                         c_taken[j] = true;
                         steps.push(self.link_step(i, j));
@@ -871,6 +899,7 @@ impl<'a> Engine<'a> {
             Side::Outlook,
             o_item.series.clone(),
             self.input.now,
+            false,
         );
         Step {
             kind: StepKind::Link,
@@ -958,6 +987,7 @@ impl<'a> Engine<'a> {
                     series: item.series.clone(),
                     detached: None,
                     synced_at: self.input.now,
+                    outlook_tagged: true,
                 },
             },
             outlook_fallback: Some(SideState::new(
@@ -1017,6 +1047,7 @@ impl<'a> Engine<'a> {
                     series: None,
                     detached: None,
                     synced_at: self.input.now,
+                    outlook_tagged: true,
                 },
             },
             outlook_fallback: None,
@@ -1094,6 +1125,32 @@ fn unlink_step(row: &StatusRow, conflicts: Vec<Conflict>) -> Step {
         conflicts,
         reasons: Vec::new(),
         row: RowChange::Remove { key: row.key() },
+        outlook_fallback: None,
+    }
+}
+
+/// Writes our link property to an event we cannot see in the listing.
+fn tag_step(row: &StatusRow) -> Step {
+    let mut new_row = row.clone();
+    new_row.outlook_tagged = true;
+    // The write moves the change key; leaving the version unknown makes the next run compare content.
+    new_row.outlook.version = None;
+    Step {
+        kind: StepKind::Update,
+        outlook_id: Some(row.outlook_id.clone()),
+        crm_id: Some(row.crm_id.clone()),
+        writes: vec![Write::UpdateOutlook {
+            id: row.outlook_id.clone(),
+            if_version: None,
+            patch: Patch::default(),
+            crm_link: Some(CrmLink::Id(row.crm_id.clone())),
+        }],
+        conflicts: Vec::new(),
+        reasons: Vec::new(),
+        row: RowChange::Upsert {
+            replaces: Some(row.key()),
+            row: new_row,
+        },
         outlook_fallback: None,
     }
 }

@@ -106,6 +106,7 @@ impl Step {
                             (&mut row, &self.outlook_fallback)
                         {
                             row.outlook = fallback.clone();
+                            row.outlook_tagged = false;
                         }
                     }
                 }

@@ -172,7 +172,8 @@ pub enum CrmLink {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Write {
     /// Create a CRM activity with exactly these fields. `idempotency_key` is deterministic: record it with
-    /// the create intent and look the activity up by it before any retry.
+    /// the create intent and look the activity up by it before any retry; an activity found that way is
+    /// answered as [`WriteOutcome::Created`](crate::WriteOutcome::Created) with `version: None`.
     CreateCrm {
         source: OutlookId,
         content: Content,
@@ -181,6 +182,12 @@ pub enum Write {
     /// Create an Outlook event with exactly these fields, our `CrmActivityId` property set to `crm_link` and
     /// the chosen-type property set to `content.activity_type`. Use `transaction_id` as Graph's
     /// `transactionId` so a retried create does not duplicate.
+    ///
+    /// Before creating, look for an event that already carries `CrmActivityId = crm_link` anywhere in the
+    /// calendar (`$filter` on the extended property): after a forced removal it may lie outside the
+    /// listing window, where the planner cannot see it. If one exists, do not create; answer
+    /// [`WriteOutcome::Created`](crate::WriteOutcome::Created) with its id and `version: None`, so the next
+    /// run compares its real content with the row instead of trusting a version.
     CreateOutlook {
         source: CrmId,
         content: Content,
@@ -243,7 +250,10 @@ impl Write {
 pub enum RowChange {
     /// Leave the stored rows as they are.
     Keep,
-    /// Delete the row with key `replaces` (if any), then store `row`.
+    /// Delete the row with key `replaces` (if any) and any row with the same `crm_id` or the same
+    /// `outlook_id` as `row` (both ids are unique per pairing), then store `row`. Replacing by either id
+    /// matters when an idempotent create turned out to find an entry another step of the same plan also
+    /// linked.
     Upsert {
         replaces: Option<RowKey>,
         row: StatusRow,

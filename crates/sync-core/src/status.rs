@@ -80,6 +80,14 @@ pub struct StatusRow {
     pub detached: Option<Side>,
     /// The `now` of the plan that last wrote this row.
     pub synced_at: DateTime<Utc>,
+    /// Whether the event is known to carry our `CrmActivityId` property. The link on the event is what
+    /// re-pairing adopts by, so a missing one is written even while the event is outside the window.
+    #[serde(default = "yes")]
+    pub outlook_tagged: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl StatusRow {

@@ -111,6 +111,8 @@ pub struct Fault {
     /// Only requests of this mailbox (email); `None` for all.
     #[serde(default)]
     pub mailbox: Option<String>,
+    /// Flattened in JSON: `{"route": "*", "kind": "status", "status": 503, "times": 1}`.
+    #[serde(flatten)]
     pub kind: FaultKind,
     /// How many requests it hits before it is used up; `None` = until cleared.
     #[serde(default)]

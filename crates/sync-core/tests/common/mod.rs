@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sync_core::{
     Content, CrmId, CrmItem, CrmLink, Listing, OutlookId, OutlookItem, Plan, PlanError, RowChange,
-    Settings, StatusRow, SyncInput, Windows, Write, WriteOutcome, plan,
+    Settings, StatusRow, Step, SyncInput, Windows, Write, WriteOutcome, plan,
 };
 
 /// What the fault injector does to one write.
@@ -40,6 +40,8 @@ pub struct World {
     c_keys: HashMap<String, CrmId>,
     /// Every plan applied so far.
     pub plans: Vec<Plan>,
+    /// Create steps whose outcome was lost: the runner's create intents, resolved before the next run.
+    pending: Vec<Step>,
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -72,6 +74,7 @@ impl World {
             o_keys: HashMap::new(),
             c_keys: HashMap::new(),
             plans: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -221,11 +224,40 @@ impl World {
     }
 
     pub fn sync_with(&mut self, mut fault: impl FnMut(&Write) -> Fault) -> Result<Plan, PlanError> {
-        self.tick();
+        self.begin_run();
         let plan = self.plan()?;
         self.apply(&plan, &mut fault);
         self.plans.push(plan.clone());
         Ok(plan)
+    }
+
+    /// What a runner does before planning: resolve the create intents of an earlier run that died (or
+    /// lost the answer) by looking the entries up, and fold what it finds into the status table.
+    pub fn begin_run(&mut self) {
+        self.tick();
+        for step in std::mem::take(&mut self.pending) {
+            let found = match step.writes.first() {
+                Some(Write::CreateCrm {
+                    idempotency_key, ..
+                }) => self
+                    .c_keys
+                    .get(idempotency_key)
+                    .filter(|id| self.crm.contains_key(*id))
+                    .map(|id| id.0.clone()),
+                Some(Write::CreateOutlook { transaction_id, .. }) => self
+                    .o_keys
+                    .get(transaction_id)
+                    .filter(|id| self.outlook.contains_key(*id))
+                    .map(|id| id.0.clone()),
+                _ => None,
+            };
+            if let Some(id) = found {
+                let change = step
+                    .fold(&[WriteOutcome::Created { id, version: None }])
+                    .expect("fold");
+                self.store(change);
+            }
+        }
     }
 
     pub fn apply(&mut self, plan: &Plan, fault: &mut impl FnMut(&Write) -> Fault) {
@@ -249,6 +281,11 @@ impl World {
                     break;
                 }
             }
+            let create_lost = step.writes.first().is_some_and(Write::is_create)
+                && matches!(outcomes.first(), Some(WriteOutcome::Failed));
+            if create_lost {
+                self.pending.push(step.clone());
+            }
             let change = step.fold(&outcomes).expect("fold");
             self.store(change);
         }
@@ -266,6 +303,9 @@ impl World {
                     self.rows
                         .retain(|r| !(r.crm_id == key.crm_id && r.outlook_id == key.outlook_id));
                 }
+                // Both ids are unique per pairing (unique indexes in Postgres).
+                self.rows
+                    .retain(|r| r.crm_id != row.crm_id && r.outlook_id != row.outlook_id);
                 self.rows.push(row);
             }
         }
@@ -282,12 +322,12 @@ impl World {
                 idempotency_key,
             } => {
                 if let Some(id) = self.c_keys.get(idempotency_key)
-                    && let Some(existing) = self.crm.get(id)
+                    && self.crm.contains_key(id)
                 {
                     *created_crm = Some(id.clone());
                     return WriteOutcome::Created {
                         id: id.0.clone(),
-                        version: Some(existing.version.clone()),
+                        version: None,
                     };
                 }
                 let id = CrmId(format!("{n}"));
@@ -316,11 +356,23 @@ impl World {
                 transaction_id,
             } => {
                 if let Some(id) = self.o_keys.get(transaction_id)
-                    && let Some(existing) = self.outlook.get(id)
+                    && self.outlook.contains_key(id)
                 {
                     return WriteOutcome::Created {
                         id: id.0.clone(),
-                        version: Some(existing.version.clone()),
+                        version: None,
+                    };
+                }
+                // The runner first looks for an event already carrying this link anywhere in the calendar
+                // (after a forced removal it may lie outside the listing window) and adopts it.
+                if let Some(existing) = self
+                    .outlook
+                    .values()
+                    .find(|i| i.crm_link.as_ref() == Some(crm_link))
+                {
+                    return WriteOutcome::Created {
+                        id: existing.id.0.clone(),
+                        version: None,
                     };
                 }
                 let id = OutlookId(format!("o{n}"));

@@ -1,0 +1,309 @@
+//! All calls to our server (the routes and types of `api-types`), over `fetch`.
+//!
+//! The session (our short-lived JWT) is obtained lazily: Office's identity token when Office gives one,
+//! else — browser preview and the demo workbench — the demo server's `GET /demo/identity-token?email=`.
+//! A `token_expired`/`unauthorized` answer renews the session once and repeats the call. Every request
+//! says the UI language in `Accept-Language`, so server messages come back in it.
+
+use std::cell::{Cell, RefCell};
+
+use api_types::calendars::Calendar;
+use api_types::demo::DemoIdentityToken;
+use api_types::error::{ApiError, ErrorCode};
+use api_types::error_reports::ErrorReport;
+use api_types::items::{ItemInfo, ItemUpdate};
+use api_types::login::{LoginRequest, LoginState};
+use api_types::messages::{MessageInfo, SaveMessageRequest, SaveMessageResponse};
+use api_types::pairing::{ForcedRemoval, PairingRequest, PairingSummary};
+use api_types::picklists::PicklistEntry;
+use api_types::preferences::{Language, Preferences, UiLanguage};
+use api_types::relations::{Relation, RelationKind};
+use api_types::routes;
+use api_types::session::{CreateSession, Session};
+use api_types::sync::{SyncNowResponse, SyncStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::i18n::{K, t};
+use crate::office;
+
+thread_local! {
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+    static LANG: Cell<UiLanguage> = const { Cell::new(UiLanguage::Fi) };
+    static PREVIEW_EMAIL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The language sent in `Accept-Language` (follows "Sovelluksen kieli").
+pub fn set_language(lang: UiLanguage) {
+    LANG.with(|l| l.set(lang));
+}
+
+/// The mailbox used in browser preview (outside Office).
+pub fn set_preview_email(email: Option<String>) {
+    PREVIEW_EMAIL.with(|e| *e.borrow_mut() = email);
+    SESSION.with(|s| *s.borrow_mut() = None);
+}
+
+pub fn current_session() -> Option<Session> {
+    SESSION.with(|s| s.borrow().clone())
+}
+
+fn lang() -> UiLanguage {
+    LANG.with(Cell::get)
+}
+
+fn network_error() -> ApiError {
+    ApiError::new(ErrorCode::Unknown, lang()).with_message(t(K::NetworkError, lang()))
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+async fn raw(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    token: Option<&str>,
+) -> ApiResult<(u16, String)> {
+    let window = web_sys::window().ok_or_else(network_error)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
+    let _ = headers.set("Accept", "application/json");
+    let _ = headers.set("Accept-Language", lang().code());
+    if let Some(token) = token {
+        let _ = headers.set("Authorization", &format!("Bearer {token}"));
+    }
+    if let Some(body) = &body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let request =
+        web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network_error())?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| network_error())?
+        .dyn_into()
+        .map_err(|_| network_error())?;
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((response.status(), text))
+}
+
+fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
+    if (200..300).contains(&status) {
+        let text = if text.trim().is_empty() { "null" } else { text };
+        serde_json::from_str(text).map_err(|_| {
+            ApiError::new(ErrorCode::Unknown, lang()).with_message(t(K::UnexpectedAnswer, lang()))
+        })
+    } else {
+        Err(serde_json::from_str::<ApiError>(text).unwrap_or_else(|_| {
+            let code = match status {
+                401 => ErrorCode::Unauthorized,
+                404 => ErrorCode::NotFound,
+                413 => ErrorCode::PayloadTooLarge,
+                429 => ErrorCode::RateLimited,
+                _ => ErrorCode::Internal,
+            };
+            ApiError::new(code, lang())
+        }))
+    }
+}
+
+async fn identity_token() -> ApiResult<String> {
+    if let Some(tok) = office::office_identity_token().await {
+        return Ok(tok);
+    }
+    let email = office::mailbox_email()
+        .or_else(|| PREVIEW_EMAIL.with(|e| e.borrow().clone()))
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized, lang())
+                .with_message(t(K::PreviewNeedsMailbox, lang()))
+        })?;
+    let path = routes::with_query(routes::DEMO_IDENTITY_TOKEN, &[("email", Some(&email))]);
+    let (status, text) = raw("GET", &path, None, None).await?;
+    decode::<DemoIdentityToken>(status, &text).map(|t| t.identity_token)
+}
+
+/// Our session, created or renewed as needed.
+pub async fn session(force_new: bool) -> ApiResult<Session> {
+    if !force_new
+        && let Some(s) = current_session()
+        && (s.expires_at.timestamp_millis() as f64) - now_ms() > 60_000.0
+    {
+        return Ok(s);
+    }
+    let identity_token = identity_token().await?;
+    let body = serde_json::to_string(&CreateSession { identity_token }).unwrap_or_default();
+    let (status, text) = raw("POST", routes::SESSION, Some(body), None).await?;
+    let s: Session = decode(status, &text)?;
+    SESSION.with(|cur| *cur.borrow_mut() = Some(s.clone()));
+    Ok(s)
+}
+
+async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
+    let s = session(false).await?;
+    let (status, text) = raw(method, path, body.clone(), Some(&s.token)).await?;
+    if status == 401 {
+        let s = session(true).await?;
+        let (status, text) = raw(method, path, body, Some(&s.token)).await?;
+        return decode(status, &text);
+    }
+    decode(status, &text)
+}
+
+fn json<B: Serialize>(b: &B) -> Option<String> {
+    serde_json::to_string(b).ok()
+}
+
+pub async fn calendars() -> ApiResult<Vec<Calendar>> {
+    call("GET", routes::CALENDARS, None).await
+}
+
+/// `None` when the mailbox is not paired yet.
+pub async fn pairing() -> ApiResult<Option<PairingSummary>> {
+    match call("GET", routes::PAIRING, None).await {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if matches!(e.code, ErrorCode::NotPaired | ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn pair(req: &PairingRequest) -> ApiResult<PairingSummary> {
+    call("POST", routes::PAIRING, json(req)).await
+}
+
+pub async fn unpair() -> ApiResult<()> {
+    call("DELETE", routes::PAIRING, None).await
+}
+
+pub async fn force_remove() -> ApiResult<ForcedRemoval> {
+    call(
+        "DELETE",
+        &routes::with_query(routes::PAIRING, &[("force", Some("true"))]),
+        None,
+    )
+    .await
+}
+
+pub async fn preferences() -> ApiResult<Preferences> {
+    call("GET", routes::PREFERENCES, None).await
+}
+
+pub async fn save_preferences(p: &Preferences) -> ApiResult<Preferences> {
+    call("PUT", routes::PREFERENCES, json(p)).await
+}
+
+pub async fn login_state() -> ApiResult<LoginState> {
+    call("GET", routes::LOGIN, None).await
+}
+
+pub async fn login(req: &LoginRequest) -> ApiResult<LoginState> {
+    call("POST", routes::LOGIN, json(req)).await
+}
+
+pub async fn login_auto() -> ApiResult<LoginState> {
+    call("POST", routes::LOGIN_AUTO, None).await
+}
+
+pub async fn logout() -> ApiResult<LoginState> {
+    call("POST", routes::LOGOUT, None).await
+}
+
+pub async fn activity_types(lang: Language) -> ApiResult<Vec<PicklistEntry>> {
+    call(
+        "GET",
+        &routes::with_query(
+            routes::PICKLIST_ACTIVITY_TYPES,
+            &[("lang", Some(lang.code()))],
+        ),
+        None,
+    )
+    .await
+}
+
+pub async fn activity_statuses(lang: Language) -> ApiResult<Vec<PicklistEntry>> {
+    call(
+        "GET",
+        &routes::with_query(
+            routes::PICKLIST_ACTIVITY_STATUSES,
+            &[("lang", Some(lang.code()))],
+        ),
+        None,
+    )
+    .await
+}
+
+pub async fn search_relations(
+    kind: RelationKind,
+    q: &str,
+    related_to: Option<&str>,
+) -> ApiResult<Vec<Relation>> {
+    let q = q.trim();
+    let path = routes::with_query(
+        routes::RELATIONS_SEARCH,
+        &[
+            ("kind", Some(kind.code())),
+            ("q", Some(q).filter(|q| !q.is_empty())),
+            ("related_to", related_to),
+        ],
+    );
+    call("GET", &path, None).await
+}
+
+pub async fn item(event_id: &str) -> ApiResult<ItemInfo> {
+    call("GET", &routes::item(event_id), None).await
+}
+
+pub async fn save_item(event_id: &str, u: &ItemUpdate) -> ApiResult<ItemInfo> {
+    call("PUT", &routes::item(event_id), json(u)).await
+}
+
+pub async fn message(message_id: &str) -> ApiResult<MessageInfo> {
+    call("GET", &routes::message(message_id), None).await
+}
+
+pub async fn save_message(
+    message_id: &str,
+    req: &SaveMessageRequest,
+) -> ApiResult<SaveMessageResponse> {
+    call("POST", &routes::message_save(message_id), json(req)).await
+}
+
+pub async fn sync_now() -> ApiResult<SyncNowResponse> {
+    call("POST", routes::SYNC_NOW, None).await
+}
+
+pub async fn sync_status() -> ApiResult<SyncStatus> {
+    call("GET", routes::SYNC_STATUS, None).await
+}
+
+/// Best effort; the server refuses unless the user allowed reports.
+pub async fn report_error(context: &str, err: &ApiError) {
+    let report = ErrorReport {
+        message: format!("{}: {}", err.code.as_str(), err.message),
+        context: Some(context.to_owned()),
+        client_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        host: Some(
+            if office::mailbox_email().is_some() {
+                "outlook"
+            } else {
+                "browser-preview"
+            }
+            .to_owned(),
+        ),
+    };
+    let _: ApiResult<()> = call("POST", routes::ERROR_REPORTS, json(&report)).await;
+}

@@ -1,0 +1,150 @@
+//! Form pieces shared by the screens: labelled inputs with their error right below (linked with
+//! `aria-describedby`, marked `aria-invalid`), checkboxes, and the action error/status line.
+
+use leptos::prelude::*;
+
+use crate::app::Ctx;
+use crate::forms::FormErrors;
+use crate::i18n::K;
+
+pub fn err_id(name: &str) -> String {
+    format!("{name}-error")
+}
+
+/// The message under a field (empty when none).
+pub fn field_error(ctx: Ctx, errors: RwSignal<FormErrors>, name: &'static str) -> impl IntoView {
+    view! {
+        <p class="field-error" id=err_id(name)>
+            {move || errors.with(|e| e.field(name, ctx.lang.get()))}
+        </p>
+    }
+}
+
+/// A labelled text input.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per field property keeps call sites flat"
+)]
+pub fn text_field(
+    ctx: Ctx,
+    label: K,
+    hint: Option<K>,
+    name: &'static str,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    errors: RwSignal<FormErrors>,
+    get: impl Fn() -> String + Send + Sync + 'static,
+    set: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
+    let invalid = move || errors.with(|e| e.fields.contains_key(name));
+    let hint_id = format!("{name}-hint");
+    let described = if hint.is_some() {
+        format!("{hint_id} {}", err_id(name))
+    } else {
+        err_id(name)
+    };
+    view! {
+        <div class="field" class:invalid=invalid>
+            <label for=name>{move || ctx.t(label)}</label>
+            <input
+                id=name
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                prop:value=get
+                aria-invalid=move || if invalid() { "true" } else { "false" }
+                aria-describedby=described
+                on:input=move |ev| set(event_target_value(&ev))
+            />
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{move || ctx.t(h)}</p> })}
+            {field_error(ctx, errors, name)}
+        </div>
+    }
+}
+
+/// A days field with its limit in the hint.
+pub fn days_field(
+    ctx: Ctx,
+    label: K,
+    max: u16,
+    name: &'static str,
+    errors: RwSignal<FormErrors>,
+    get: impl Fn() -> String + Send + Sync + 'static,
+    set: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
+    let invalid = move || errors.with(|e| e.fields.contains_key(name));
+    let hint_id = format!("{name}-hint");
+    view! {
+        <div class="field days" class:invalid=invalid>
+            <label for=name>{move || ctx.t(label)}</label>
+            <div class="with-unit">
+                <input
+                    id=name
+                    name=name
+                    type="number"
+                    inputmode="numeric"
+                    min="0"
+                    max=max.to_string()
+                    step="1"
+                    prop:value=get
+                    aria-invalid=move || if invalid() { "true" } else { "false" }
+                    aria-describedby=format!("{hint_id} {}", err_id(name))
+                    on:input=move |ev| set(event_target_value(&ev))
+                />
+                <span class="unit" id=hint_id>{move || format!("{} (0–{max})", ctx.t(K::Days))}</span>
+            </div>
+            {field_error(ctx, errors, name)}
+        </div>
+    }
+}
+
+/// A checkbox with its label (and an optional hint below).
+pub fn check_field(
+    ctx: Ctx,
+    label: K,
+    hint: Option<K>,
+    id: &'static str,
+    get: impl Fn() -> bool + Send + Sync + 'static,
+    set: impl Fn(bool) + Send + Sync + 'static,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="check">
+            <input
+                type="checkbox"
+                id=id
+                prop:checked=get
+                aria-describedby=hint.map(|_| hint_id.clone())
+                on:change=move |ev| set(event_target_checked(&ev))
+            />
+            <label for=id>{move || ctx.t(label)}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{move || ctx.t(h)}</p> })}
+        </div>
+    }
+}
+
+/// The error of the whole action, shown next to its button.
+pub fn action_error(ctx: Ctx, errors: RwSignal<FormErrors>, id: &'static str) -> impl IntoView {
+    view! {
+        <p class="action-error" id=id role="alert">
+            {move || errors.with(|e| e.action_text(ctx.lang.get()))}
+        </p>
+    }
+}
+
+/// Shown when a screen needs a pairing first.
+pub fn needs_pairing(ctx: Ctx) -> impl IntoView {
+    view! {
+        <div class="notice">
+            <p>{move || ctx.t(K::NotPairedYet)}</p>
+            <a class="button" href=crate::route::Route::Pairing.hash()>{move || ctx.t(K::GoToPreferences)}</a>
+        </div>
+    }
+}
+
+/// Focuses the first field with an error, in form order.
+pub fn focus_first_error(errors: &FormErrors, order: &[&str]) {
+    if let Some(f) = errors.first_field(order) {
+        crate::browser::focus(f);
+    }
+}
