@@ -80,6 +80,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
                 Json(json!({ "identity_token": token }))
             }),
         );
+    let background = crate::background::start(&state);
     let router = demo_routes.merge(app(state));
 
     let listener = tokio::net::TcpListener::bind(listen)
@@ -101,6 +102,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
     println!("  Ctrl-C stops everything.");
     println!();
     serve::serve_router(listener, router, serve::shutdown_signal()).await?;
+    background.stop().await;
     crm_running.stop().await;
     graph_running.stop().await;
     Ok(())

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod crm_access;
 pub mod crypto;
@@ -21,6 +22,7 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod subscriptions;
+pub mod sync;
 pub mod worker;
 
 pub use app::app;
