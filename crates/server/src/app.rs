@@ -22,6 +22,9 @@ pub fn app(state: AppState) -> Router {
         .merge(http::preferences::router())
         .merge(http::error_reports::router())
         .merge(http::sync::router())
+        .merge(http::login::router())
+        .merge(http::pairing::router())
+        .merge(http::webhooks::router())
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(

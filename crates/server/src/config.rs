@@ -34,14 +34,23 @@ pub struct Config {
     )]
     pub graph_base_url: Url,
 
-    /// Identity authority: issuer of the add-in's identity tokens; its JWKS and token endpoints are derived
-    /// from it the way Microsoft's are (`…/discovery/v2.0/keys`, `…/oauth2/v2.0/token`).
+    /// Longest time one Graph call may spend riding out throttling and outages before it fails.
+    #[arg(long, env = "GRAPH_MAX_WAIT_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub graph_max_wait_secs: u64,
+
+    /// Identity authority (Microsoft Entra): identity tokens are issued by `{authority}/{tid}/v2.0`; the
+    /// JWKS and token endpoints are `{authority}/{tenant}/discovery/v2.0/keys` and `…/oauth2/v2.0/token`.
     #[arg(
         long,
         env = "IDENTITY_AUTHORITY",
-        default_value = "https://login.microsoftonline.com/common"
+        default_value = "https://login.microsoftonline.com"
     )]
     pub identity_authority: Url,
+
+    /// Tenant segment of the identity endpoints: `common`, `organizations` or one tenant id.
+    #[arg(long, env = "IDENTITY_TENANT", default_value = "common")]
+    pub identity_tenant: String,
 
     /// The add-in's application (client) id: the audience of identity tokens.
     #[arg(long, env = "CLIENT_ID", default_value = "")]

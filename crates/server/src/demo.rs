@@ -37,6 +37,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
     config.static_dir = static_dir;
     config.graph_base_url = format!("{}/v1.0", graph_running.base_url).parse()?;
     config.identity_authority = graph_running.base_url.parse()?;
+    config.identity_tenant = mailbox.tenant_id.clone();
     config.client_id = sim::graph::DEFAULT_CLIENT_ID.to_owned();
     config.client_secret = Some(sim::graph::DEFAULT_CLIENT_SECRET.into());
     config.secret_keys = Some(DEMO_SECRET_KEYS.into());
@@ -79,6 +80,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
                 Json(json!({ "identity_token": token }))
             }),
         );
+    let background = crate::background::start(&state);
     let router = demo_routes.merge(app(state));
 
     let listener = tokio::net::TcpListener::bind(listen)
@@ -100,6 +102,7 @@ pub async fn run(database_url: SecretString, port: u16, static_dir: PathBuf) -> 
     println!("  Ctrl-C stops everything.");
     println!();
     serve::serve_router(listener, router, serve::shutdown_signal()).await?;
+    background.stop().await;
     crm_running.stop().await;
     graph_running.stop().await;
     Ok(())

@@ -62,7 +62,9 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             tracing::info!(addr = %listener.local_addr()?, public_url = %config.public_url(), "serving");
             let state = AppState::new(pool, *config)?;
+            let background = crm_server::background::start(&state);
             serve::serve_on(listener, state, serve::shutdown_signal()).await?;
+            background.stop().await;
             Ok(())
         }
         Command::Migrate { database_url } => {

@@ -36,6 +36,7 @@ pub struct Metrics {
     pub sync_runs: Family<SyncLabels, Counter>,
     pub jobs_in_flight: Gauge,
     pub error_reports: Counter,
+    pub webhook_rejected: Counter,
 }
 
 impl Metrics {
@@ -51,6 +52,12 @@ impl Metrics {
         let sync_runs = Family::<SyncLabels, Counter>::default();
         let jobs_in_flight = Gauge::default();
         let error_reports = Counter::default();
+        let webhook_rejected = Counter::default();
+        registry.register(
+            "webhook_rejected",
+            "Graph notifications ignored (unknown subscription or wrong clientState)",
+            webhook_rejected.clone(),
+        );
         registry.register(
             "error_reports",
             "Error reports received from panes",
@@ -85,6 +92,7 @@ impl Metrics {
             sync_runs,
             jobs_in_flight,
             error_reports,
+            webhook_rejected,
         })
     }
 

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use crate::{
     config::Config,
     crypto::{CryptoError, Keyring},
+    graph_access::GraphAccess,
     metrics::Metrics,
 };
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub keyring: Arc<Keyring>,
+    pub graph: Arc<GraphAccess>,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
         let keyring = Keyring::parse(spec.expose_secret())?;
         Ok(Self {
             db,
+            graph: Arc::new(GraphAccess::new(&config)),
             config: Arc::new(config),
             metrics: Metrics::new(),
             keyring: Arc::new(keyring),

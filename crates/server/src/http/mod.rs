@@ -2,7 +2,10 @@
 
 pub mod error_reports;
 pub mod health;
+pub mod login;
 pub mod manifest;
+pub mod pairing;
 pub mod preferences;
 pub mod session;
 pub mod sync;
+pub mod webhooks;

@@ -1,17 +1,27 @@
 //! Pane sessions: `POST /api/session` (identity token → our JWT), `POST /api/session/refresh`,
 //! `DELETE /api/session` (logout of the pane: the session row is revoked).
 
-use api_types::{routes, session::Session};
+use api_types::{
+    ErrorCode, routes,
+    session::{CreateSession, Session},
+};
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{auth, auth::Caller, error::AppResult, state::AppState};
+use crate::{
+    auth,
+    auth::Caller,
+    error::{AppError, AppResult},
+    extract::{ApiJson, Lang},
+    graph_access,
+    state::AppState,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(routes::SESSION_REFRESH, post(refresh))
-        .route(routes::SESSION, axum::routing::delete(logout))
+        .route(routes::SESSION, post(create).delete(logout))
 }
 
 /// A verified identity from the add-in's identity token.
@@ -52,6 +62,61 @@ pub async fn open(state: &AppState, identity: &Identity) -> AppResult<Session> {
         email: identity.email.clone(),
         display_name: identity.display_name.clone(),
     })
+}
+
+/// Verifies the add-in's identity token (issuer, audience, signature via JWKS, expiry), exchanges it
+/// on-behalf-of the user for Graph tokens (kept for background sync), and opens our session.
+async fn create(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    ApiJson(req): ApiJson<CreateSession>,
+) -> AppResult<(StatusCode, Json<Session>)> {
+    let claims = state
+        .graph
+        .identity
+        .validate_id_token(req.identity_token.trim())
+        .await
+        .map_err(|e| {
+            tracing::info!(error = %e, "identity token rejected");
+            match e {
+                graph::identity::TokenError::Expired => {
+                    AppError::code(ErrorCode::TokenExpired, lang)
+                }
+                graph::identity::TokenError::Jwks(_) => {
+                    AppError::code(ErrorCode::GraphUnreachable, lang)
+                }
+                _ => AppError::code(ErrorCode::Unauthorized, lang),
+            }
+        })?;
+    let email = claims
+        .preferred_username
+        .clone()
+        .filter(|e| e.contains('@'))
+        .ok_or_else(|| AppError::code(ErrorCode::Unauthorized, lang))?;
+    let tokens = state
+        .graph
+        .identity
+        .exchange_on_behalf_of(req.identity_token.trim())
+        .await
+        .map_err(|e| graph_access::api_error(&e, lang))?;
+    let identity = Identity {
+        tenant_id: claims.tid.clone(),
+        object_id: claims.oid.clone(),
+        display_name: claims.name.clone().unwrap_or_else(|| email.clone()),
+        email,
+    };
+    let session = open(&state, &identity).await?;
+    let mailbox_id: Uuid =
+        sqlx::query_scalar("SELECT id FROM mailboxes WHERE tenant_id = $1 AND object_id = $2")
+            .bind(&identity.tenant_id)
+            .bind(&identity.object_id)
+            .fetch_one(&state.db)
+            .await?;
+    state
+        .graph
+        .adopt(&state.db, &state.keyring, mailbox_id, tokens)
+        .await?;
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 async fn refresh(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Session>> {

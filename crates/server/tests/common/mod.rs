@@ -34,6 +34,10 @@ impl TestServer {
         db::migrate(&pool).await.expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        if config.public_url.is_none() {
+            // Webhook URLs given to Graph must reach this very server.
+            config.public_url = Some(base.parse().unwrap());
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(pool, config).expect("state");
         tokio::spawn(serve::serve_on(listener, state.clone(), async {
@@ -64,4 +68,96 @@ pub async fn session_for(server: &TestServer, email: &str) -> String {
         .await
         .expect("open session")
         .token
+}
+
+/// Both simulators, seeded with the demo company and mailbox, on their own ports.
+pub struct Sims {
+    pub crm: sim::crm::CrmSim,
+    pub graph: sim::graph::GraphSim,
+    pub crm_url: String,
+    pub graph_url: String,
+    pub demo_crm: sim::crm::DemoCrm,
+    pub mailbox: sim::graph::DemoMailbox,
+    _running: Vec<sim::Running>,
+}
+
+impl Sims {
+    pub async fn start() -> Self {
+        let any = "127.0.0.1:0".parse().unwrap();
+        let crm = sim::crm::CrmSim::new();
+        let demo_crm = crm.seed_demo();
+        let crm_running = sim::serve(crm.router(), any).await.unwrap();
+        let graph = sim::graph::GraphSim::new();
+        let graph_running = sim::serve(graph.router(), any).await.unwrap();
+        graph.set_base_url(&graph_running.base_url);
+        let mailbox = graph.seed_demo();
+        Self {
+            crm_url: crm_running.base_url.clone(),
+            graph_url: graph_running.base_url.clone(),
+            crm,
+            graph,
+            demo_crm,
+            mailbox,
+            _running: vec![crm_running, graph_running],
+        }
+    }
+
+    /// Points a server configuration at these simulators.
+    pub fn configure(&self, c: &mut Config) {
+        c.graph_base_url = format!("{}/v1.0", self.graph_url).parse().unwrap();
+        c.identity_authority = self.graph_url.parse().unwrap();
+        c.identity_tenant = self.mailbox.tenant_id.clone();
+        c.client_id = sim::graph::DEFAULT_CLIENT_ID.into();
+        c.client_secret = Some(sim::graph::DEFAULT_CLIENT_SECRET.into());
+        c.graph_max_wait_secs = 3;
+    }
+
+    /// The add-in's identity token for the demo mailbox's user.
+    pub fn identity_token(&self) -> String {
+        self.graph.mint_id_token(
+            &self.mailbox.tenant_id,
+            &self.mailbox.user_id,
+            &self.mailbox.email,
+            sim::graph::DEFAULT_CLIENT_ID,
+        )
+    }
+
+    /// A pairing request that passes every check.
+    pub fn pairing_request(&self) -> serde_json::Value {
+        serde_json::json!({
+            "api_key": self.demo_crm.api_key,
+            "crm_address": self.crm_url,
+            "crm_username": self.demo_crm.username,
+            "crm_password": self.demo_crm.password,
+            "email": self.mailbox.email,
+            "calendar_id": self.mailbox.calendar_id,
+        })
+    }
+}
+
+/// Signs in through `POST /api/session` with the simulator's identity token; returns our JWT.
+pub async fn sign_in(server: &TestServer, sims: &Sims) -> String {
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/session"))
+        .json(&serde_json::json!({ "identity_token": sims.identity_token() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let body: serde_json::Value = resp.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// A fully paired server: signed in and paired with the demo CRM user and calendar.
+pub async fn paired(server: &TestServer, sims: &Sims) -> String {
+    let token = sign_in(server, sims).await;
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/pairing"))
+        .bearer_auth(&token)
+        .json(&sims.pairing_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    token
 }

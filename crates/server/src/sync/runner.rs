@@ -1,0 +1,990 @@
+//! One sync run of one pairing (see the module docs of [`crate::sync`]).
+
+use std::{collections::HashSet, time::Duration};
+
+use api_types::{
+    preferences::{Preferences, PrivateEntries},
+    sync::{SyncConflict, SyncCounts, SyncErrorEntry},
+};
+use chrono::{DateTime, Utc};
+use crmservice::{CrmTime, Filter, ListQuery, Session};
+use futures::{StreamExt, TryStreamExt};
+use graph::{DeltaItem, DeltaPosition, GraphError, MailboxClient};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sync_core::{
+    Conflict, CrmItem, CrmLink, CrmListing, Direction, Listing, OutlookItem, OutlookListing, Plan,
+    PlanError, RowChange, Settings, Side, StatusRow, Step, StepKind, SyncInput, TypeSet, Window,
+    Windows, Write, WriteOutcome,
+};
+use uuid::Uuid;
+
+use super::convert;
+use crate::{
+    crm_access::{self, NoSession},
+    http::preferences,
+    metrics::SyncLabels,
+    state::AppState,
+    store::{self, PairingRow},
+    worker::{ClaimedJob, JobError, JobHandler, JobKind, JobOutcome, Schedule},
+};
+
+/// Re-read this much before the CRM watermark: `updated_at` has second resolution.
+const CRM_OVERLAP: Duration = Duration::from_secs(5);
+/// How often the CRM's ids are scanned for deletions (it has no deletion feed).
+const ID_SCAN_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The worker's handler: both job kinds run the same two-way sync, one at a time per pairing.
+pub struct SyncHandler {
+    state: AppState,
+    schedule: Schedule,
+}
+
+impl SyncHandler {
+    pub fn new(state: AppState) -> Self {
+        let schedule = Schedule::from_config(&state.config);
+        Self { state, schedule }
+    }
+}
+
+impl JobHandler for SyncHandler {
+    fn run(&self, job: &ClaimedJob) -> impl Future<Output = Result<JobOutcome, JobError>> + Send {
+        let (pairing_id, kind) = (job.pairing_id, job.kind);
+        async move {
+            match run_pairing(&self.state, pairing_id, kind).await {
+                Ok(RunEnd::Busy) => Ok(JobOutcome::run_again_in(Duration::from_secs(2))),
+                Ok(_) => Ok(self.schedule.next(kind)),
+                Err(e) => {
+                    let mut err = JobError::new(e.to_string());
+                    if let Some(after) = e.retry_after() {
+                        err = err.with_retry_after(after);
+                    }
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+/// How a run ended (failures the user must fix are recorded in the run, not raised).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    Done,
+    /// The other job kind of this pairing is running; try again in a moment.
+    Busy,
+    /// Nothing to do: no pairing, or automatic sync is off and nobody asked.
+    Skipped,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("Microsoft Graph: {0}")]
+    Graph(#[from] GraphError),
+    #[error("CRM: {0}")]
+    Crm(#[from] crmservice::Error),
+    #[error("sync engine: {0}")]
+    Plan(String),
+}
+
+impl RunError {
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RunError::Crm(crmservice::Error::RateLimited { retry_after }) => *retry_after,
+            RunError::Graph(GraphError::Throttled { .. }) => Some(Duration::from_secs(30)),
+            _ => None,
+        }
+    }
+}
+
+fn lock_key(pairing_id: Uuid) -> i64 {
+    let b = pairing_id.as_bytes();
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// Runs one sync of the pairing unless another run of it holds the pairing's lock. The lock is a
+/// transaction-scoped advisory lock: if this task is cancelled (lease lost, shutdown), dropping the
+/// transaction releases it.
+pub async fn run_pairing(
+    state: &AppState,
+    pairing_id: Uuid,
+    kind: JobKind,
+) -> Result<RunEnd, RunError> {
+    let Some(pairing) = store::pairing(&state.db, pairing_id).await? else {
+        return Ok(RunEnd::Skipped);
+    };
+    let mut lock = state.db.begin().await?;
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(lock_key(pairing_id))
+        .fetch_one(&mut *lock)
+        .await?;
+    if !got {
+        return Ok(RunEnd::Busy);
+    }
+    let result = Run::new(state, pairing, kind).go().await;
+    lock.rollback().await?;
+    result
+}
+
+#[derive(Debug, Default, sqlx::FromRow)]
+struct Cursors {
+    delta_link: Option<String>,
+    delta_window_start: Option<DateTime<Utc>>,
+    delta_window_end: Option<DateTime<Utc>>,
+    crm_watermark: Option<DateTime<Utc>>,
+    last_id_scan_at: Option<DateTime<Utc>>,
+    manual_requested_at: Option<DateTime<Utc>>,
+}
+
+pub fn settings_from(p: &Preferences) -> Settings {
+    let dir = |d: &api_types::preferences::DirectionSettings| sync_core::DirectionSettings {
+        history_days: d.history_days.into(),
+        future_days: d.future_days.into(),
+        create_types: TypeSet::Only(d.create_types.clone()),
+        edit_delete_types: TypeSet::Only(d.edit_delete_types.clone()),
+    };
+    Settings {
+        outlook_to_crm: dir(&p.outlook_to_crm),
+        crm_to_outlook: dir(&p.crm_to_outlook),
+        default_activity_type: p
+            .default_activity_type
+            .clone()
+            .filter(|t| !t.trim().is_empty()),
+        private_mode: match p.private_entries {
+            PrivateEntries::Full => sync_core::PrivateMode::Full,
+            PrivateEntries::Busy => sync_core::PrivateMode::BusyBlock,
+            PrivateEntries::Skip => sync_core::PrivateMode::Skip,
+        },
+        language: match p.app_language {
+            api_types::UiLanguage::Fi => sync_core::Language::Fi,
+            api_types::UiLanguage::En => sync_core::Language::En,
+        },
+        ..Settings::default()
+    }
+}
+
+struct Run<'a> {
+    state: &'a AppState,
+    db: &'a PgPool,
+    pairing: PairingRow,
+    kind: JobKind,
+    started: DateTime<Utc>,
+    errors: Vec<(Direction, SyncErrorEntry)>,
+}
+
+/// Counts of one direction for the pane.
+#[derive(Default)]
+struct DirCounts {
+    counts: SyncCounts,
+    conflicts: Vec<SyncConflict>,
+}
+
+impl<'a> Run<'a> {
+    fn new(state: &'a AppState, pairing: PairingRow, kind: JobKind) -> Self {
+        Self {
+            state,
+            db: &state.db,
+            pairing,
+            kind,
+            started: Utc::now(),
+            errors: Vec::new(),
+        }
+    }
+
+    async fn go(mut self) -> Result<RunEnd, RunError> {
+        let prefs = preferences::load(self.db, self.pairing.mailbox_id)
+            .await
+            .map_err(|e| RunError::Plan(e.to_string()))?;
+        let cursors: Cursors = sqlx::query_as(
+            "SELECT delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at, manual_requested_at
+             FROM sync_cursors WHERE pairing_id = $1",
+        )
+        .bind(self.pairing.id)
+        .fetch_optional(self.db)
+        .await?
+        .unwrap_or_default();
+        if !prefs.auto_sync && cursors.manual_requested_at.is_none() {
+            return Ok(RunEnd::Skipped);
+        }
+        let settings = settings_from(&prefs);
+        let now = self.started;
+
+        let crm = match crm_access::session(self.state, &self.pairing).await {
+            Ok(s) => s,
+            Err(NoSession::NotLoggedIn | NoSession::NoApiKey) => {
+                return self
+                    .stopped("Not logged in to the CRM: log in to resume syncing.")
+                    .await;
+            }
+            Err(NoSession::Crm(e)) => return Err(e.into()),
+            Err(NoSession::Database(e)) => return Err(e.into()),
+        };
+        let Some(mailbox) = self
+            .state
+            .graph
+            .mailbox(self.db, &self.state.keyring, self.pairing.mailbox_id)
+            .await?
+        else {
+            return self
+                .stopped("Outlook access has ended: open the add-in in Outlook again.")
+                .await;
+        };
+
+        let windows = Windows::compute(&settings, now);
+        let window = windows.listing();
+        let rows = load_rows(self.db, self.pairing.id).await?;
+        let linked_outlook: HashSet<&str> = rows.iter().map(|r| r.outlook_id.0.as_str()).collect();
+
+        let (outlook, delta_link) = self
+            .list_outlook(&mailbox, &cursors, &window, &linked_outlook)
+            .await?;
+        let (crm_listing, watermark, scanned) =
+            match self.list_crm(&crm, &cursors, &window, &rows, now).await {
+                Ok(v) => v,
+                Err(crmservice::Error::LoginRequired) => {
+                    // The stored token ended and nothing is remembered to renew it.
+                    store::delete_secret(
+                        self.db,
+                        self.pairing.mailbox_id,
+                        store::SecretKind::CrmToken,
+                    )
+                    .await?;
+                    return self
+                        .stopped("The CRM session has ended: log in again to resume syncing.")
+                        .await;
+                }
+                Err(e) => return Err(e.into()),
+            };
+
+        let input = SyncInput {
+            now,
+            settings: settings.clone(),
+            outlook,
+            crm: crm_listing,
+            rows,
+            allow_mass_delete: false,
+        };
+        let plan = match sync_core::plan(&input) {
+            Ok(p) => p,
+            Err(PlanError::Guard(g)) => {
+                // Nothing is deleted and the cursors stay where they were, so the same changes are seen
+                // again once the cause is cleared.
+                tracing::warn!(pairing_id = %self.pairing.id, guard = %g, "sync stopped by a safety guard");
+                return self.stopped(&format!("Stopped for safety: {g}")).await;
+            }
+            Err(e) => return Err(RunError::Plan(e.to_string())),
+        };
+        let (o2c, c2o) = self.apply(&plan, &crm, &mailbox, &settings).await?;
+
+        sqlx::query(
+            "INSERT INTO sync_cursors (pairing_id, delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (pairing_id) DO UPDATE SET delta_link = EXCLUDED.delta_link,
+               delta_window_start = EXCLUDED.delta_window_start, delta_window_end = EXCLUDED.delta_window_end,
+               crm_watermark = EXCLUDED.crm_watermark,
+               last_id_scan_at = coalesce(EXCLUDED.last_id_scan_at, sync_cursors.last_id_scan_at),
+               manual_requested_at = CASE WHEN sync_cursors.manual_requested_at <= $7 THEN NULL
+                                          ELSE sync_cursors.manual_requested_at END,
+               updated_at = now()",
+        )
+        .bind(self.pairing.id)
+        .bind(&delta_link)
+        .bind(window.start)
+        .bind(window.end)
+        .bind(watermark.map(|w| w.0.and_utc()))
+        .bind(scanned.then_some(now))
+        .bind(self.started)
+        .execute(self.db)
+        .await?;
+        self.record(Direction::OutlookToCrm, o2c).await?;
+        self.record(Direction::CrmToOutlook, c2o).await?;
+        if let Err(e) = self
+            .state
+            .graph
+            .persist_rotation(self.db, &self.state.keyring, self.pairing.mailbox_id)
+            .await
+        {
+            tracing::warn!(error = %e, "could not store the rotated Graph refresh token");
+        }
+        let _ = self.kind;
+        Ok(RunEnd::Done)
+    }
+
+    /// Records a run that could not proceed for a reason the user must fix.
+    async fn stopped(&mut self, message: &str) -> Result<RunEnd, RunError> {
+        let entry = SyncErrorEntry {
+            subject: None,
+            message: message.to_owned(),
+            at: Utc::now(),
+        };
+        self.errors.push((Direction::OutlookToCrm, entry.clone()));
+        self.errors.push((Direction::CrmToOutlook, entry));
+        self.record(Direction::OutlookToCrm, DirCounts::default())
+            .await?;
+        self.record(Direction::CrmToOutlook, DirCounts::default())
+            .await?;
+        Ok(RunEnd::Done)
+    }
+
+    // ----- listing -----
+
+    async fn list_outlook(
+        &self,
+        mailbox: &MailboxClient,
+        cursors: &Cursors,
+        window: &Window,
+        linked: &HashSet<&str>,
+    ) -> Result<(OutlookListing, String), RunError> {
+        let same_window = cursors.delta_window_start == Some(window.start)
+            && cursors.delta_window_end == Some(window.end);
+        if let (Some(link), true) = (&cursors.delta_link, same_window) {
+            match mailbox
+                .delta_round(&DeltaPosition::Link(link.clone()))
+                .await
+            {
+                Ok(round) => {
+                    let listing = self.changes_listing(mailbox, round.items, linked).await?;
+                    return Ok((listing, round.delta_link));
+                }
+                Err(GraphError::ResyncRequired) => {
+                    tracing::info!(pairing_id = %self.pairing.id, "delta state expired (410): full resync of the window");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // A fresh round: its first pass lists everything, which calendarView gives with our marks.
+        let calendar_id = self.pairing.calendar_id.clone();
+        let round = mailbox
+            .delta_round(&DeltaPosition::Start {
+                calendar_id: calendar_id.clone(),
+                start: window.start,
+                end: window.end,
+            })
+            .await?;
+        let events = mailbox
+            .calendar_view(&calendar_id, window.start, window.end)
+            .await?;
+        let mut seen = HashSet::new();
+        let items: Vec<OutlookItem> = events
+            .iter()
+            .filter_map(convert::outlook_item)
+            .filter(|i| seen.insert(i.id.clone()))
+            .collect();
+        Ok((Listing::full(items), round.delta_link))
+    }
+
+    /// A delta round's changes: upserts are read again with our marks (delta never expands extended
+    /// properties and gives occurrences partially); removals count only when a GET confirms them.
+    async fn changes_listing(
+        &self,
+        mailbox: &MailboxClient,
+        delta: Vec<DeltaItem>,
+        linked: &HashSet<&str>,
+    ) -> Result<OutlookListing, RunError> {
+        let mut upserts = Vec::new();
+        let mut removed = Vec::new();
+        let mut seen = HashSet::new();
+        for item in delta {
+            match item {
+                DeltaItem::Upsert(e) => {
+                    if seen.insert(e.id.clone()) {
+                        upserts.push(e.id.clone());
+                    }
+                }
+                DeltaItem::Removed { id } => {
+                    if linked.contains(id.as_str()) && seen.insert(id.clone()) {
+                        removed.push(id);
+                    }
+                }
+            }
+        }
+        let fetched: Vec<(String, Result<graph::Event, GraphError>)> =
+            futures::stream::iter(upserts)
+                .map(|id| async move {
+                    let r = mailbox.get_event(&id).await;
+                    (id, r)
+                })
+                .buffer_unordered(4)
+                .collect()
+                .await;
+        let mut items = Vec::new();
+        for (id, r) in fetched {
+            match r {
+                Ok(e) if e.is_cancelled == Some(true) => {
+                    if linked.contains(id.as_str()) {
+                        removed.push(id);
+                    }
+                }
+                Ok(e) => items.extend(convert::outlook_item(&e)),
+                Err(e) if e.is_not_found() => {
+                    if linked.contains(id.as_str()) {
+                        removed.push(id);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut confirmed = Vec::new();
+        for id in removed {
+            if mailbox.confirm_deleted(&id).await? {
+                confirmed.push(sync_core::OutlookId(id));
+            }
+        }
+        Ok(Listing::changes(items).with_deleted(confirmed))
+    }
+
+    async fn list_crm(
+        &self,
+        crm: &Session,
+        cursors: &Cursors,
+        window: &Window,
+        rows: &[StatusRow],
+        now: DateTime<Utc>,
+    ) -> Result<(CrmListing, Option<CrmTime>, bool), crmservice::Error> {
+        let owner = Filter::eq("owner_id", self.pairing.crm_user_id.as_str());
+        let tz = crm.client().config().time_zone;
+        let since = cursors.crm_watermark.map(|t| CrmTime(t.naive_utc()));
+        let full = since.is_none();
+        let scope = if full {
+            // The first listing covers the window only; later change listings cover all of the user's
+            // activities so that one moved into or out of the window is seen.
+            Filter::and([
+                owner.clone(),
+                Filter::between("start_date", crm.local(window.start), crm.local(window.end)),
+            ])
+        } else {
+            owner.clone()
+        };
+        let changes = crm
+            .collect_activity_changes(since, CRM_OVERLAP, Some(scope))
+            .await?;
+        let items: Vec<CrmItem> = changes
+            .activities
+            .iter()
+            .map(|a| convert::crm_item(a, tz))
+            .collect();
+        let listed: HashSet<&str> = items.iter().map(|i| i.id.0.as_str()).collect();
+
+        // Deletions: a linked id missing from the id scan is deleted only if a GET answers 404.
+        let scan_due = !full
+            && cursors
+                .last_id_scan_at
+                .is_none_or(|t| now - t >= ID_SCAN_EVERY);
+        let mut confirmed = Vec::new();
+        if scan_due && !rows.is_empty() {
+            let ids: HashSet<String> = crm
+                .activity_ids(&ListQuery::new().filter(owner))
+                .try_collect()
+                .await?;
+            for row in rows {
+                let id = row.crm_id.0.as_str();
+                if !ids.contains(id) && !listed.contains(id) && !crm.activity_exists(id).await? {
+                    confirmed.push(row.crm_id.clone());
+                }
+            }
+        }
+        let listing = if full {
+            Listing::full(items)
+        } else {
+            Listing::changes(items)
+        };
+        Ok((
+            listing.with_deleted(confirmed),
+            changes.watermark,
+            scan_due || full,
+        ))
+    }
+
+    // ----- applying -----
+
+    async fn apply(
+        &mut self,
+        plan: &Plan,
+        crm: &Session,
+        mailbox: &MailboxClient,
+        settings: &Settings,
+    ) -> Result<(DirCounts, DirCounts), RunError> {
+        let mut o2c = DirCounts::default();
+        let mut c2o = DirCounts::default();
+        let total_writes = plan.steps.iter().filter(|s| !s.writes.is_empty()).count();
+        let mut progress_row = None;
+        if total_writes > 0 {
+            // A run with work shows live progress in the pane.
+            progress_row = Some(
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO sync_runs (pairing_id, direction, progress_total) VALUES ($1, 'progress', $2) RETURNING id",
+                )
+                .bind(self.pairing.id)
+                .bind(total_writes as i32)
+                .fetch_one(self.db)
+                .await?,
+            );
+        }
+        let mut done = 0;
+        for step in &plan.steps {
+            let outcomes = if step.writes.is_empty() {
+                Vec::new()
+            } else {
+                self.perform(step, crm, mailbox, settings).await
+            };
+            let change = step
+                .fold(&outcomes)
+                .map_err(|e| RunError::Plan(e.to_string()))?;
+            let failed =
+                outcomes.len() < step.writes.len() || outcomes.contains(&WriteOutcome::Failed);
+            self.store_step(step, &change, failed).await?;
+            count(
+                step,
+                &outcomes,
+                failed,
+                &mut o2c,
+                &mut c2o,
+                &self.state.metrics,
+            );
+            if !step.writes.is_empty() {
+                done += 1;
+                if let Some(id) = progress_row.filter(|_| done % 10 == 0) {
+                    sqlx::query("UPDATE sync_runs SET progress_done = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(done)
+                        .execute(self.db)
+                        .await?;
+                }
+            }
+        }
+        if let Some(id) = progress_row {
+            sqlx::query("DELETE FROM sync_runs WHERE id = $1")
+                .bind(id)
+                .execute(self.db)
+                .await?;
+        }
+        Ok((o2c, c2o))
+    }
+
+    /// Performs a step's writes in order, stopping at the first failure (the row then stays as it was,
+    /// so the step is planned again next run).
+    async fn perform(
+        &mut self,
+        step: &Step,
+        crm: &Session,
+        mailbox: &MailboxClient,
+        _settings: &Settings,
+    ) -> Vec<WriteOutcome> {
+        let tz = crm.client().config().time_zone;
+        let mut outcomes = Vec::new();
+        let mut created_crm: Option<String> = None;
+        let mut synced_type: Option<String> = None;
+        for write in &step.writes {
+            let result = self
+                .write(write, crm, mailbox, tz, &created_crm, &mut synced_type)
+                .await;
+            let outcome = match result {
+                Ok(o) => o,
+                Err(message) => {
+                    let direction = match write.target() {
+                        Side::Crm => Direction::OutlookToCrm,
+                        Side::Outlook => Direction::CrmToOutlook,
+                    };
+                    let subject = step_subject(step);
+                    tracing::warn!(pairing_id = %self.pairing.id, %message, "sync write failed");
+                    self.errors.push((
+                        direction,
+                        SyncErrorEntry {
+                            subject,
+                            message,
+                            at: Utc::now(),
+                        },
+                    ));
+                    WriteOutcome::Failed
+                }
+            };
+            if let (Write::CreateCrm { .. }, WriteOutcome::Created { id, .. }) = (write, &outcome) {
+                created_crm = Some(id.clone());
+            }
+            let stop = outcome == WriteOutcome::Failed;
+            outcomes.push(outcome);
+            if stop {
+                break;
+            }
+        }
+        outcomes
+    }
+
+    async fn write(
+        &self,
+        write: &Write,
+        crm: &Session,
+        mailbox: &MailboxClient,
+        tz: chrono_tz::Tz,
+        created_crm: &Option<String>,
+        synced_type: &mut Option<String>,
+    ) -> Result<WriteOutcome, String> {
+        match write {
+            Write::CreateCrm {
+                source,
+                content,
+                idempotency_key,
+            } => {
+                // The intent is on record before the POST; a retry finds the activity by its marker.
+                sqlx::query(
+                    "INSERT INTO crm_create_intents (pairing_id, idempotency_key, outlook_id) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(self.pairing.id)
+                .bind(idempotency_key)
+                .bind(&source.0)
+                .execute(self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+                *synced_type = content.activity_type.clone();
+                let new = convert::new_activity(content, tz);
+                let (activity, _) = crm
+                    .create_activity_once(&new, idempotency_key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query("UPDATE crm_create_intents SET crm_id = $3 WHERE pairing_id = $1 AND idempotency_key = $2")
+                    .bind(self.pairing.id)
+                    .bind(idempotency_key)
+                    .bind(&activity.id)
+                    .execute(self.db)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(WriteOutcome::Created {
+                    id: activity.id.clone(),
+                    version: Some(convert::crm_version(&activity)),
+                })
+            }
+            Write::CreateOutlook {
+                content,
+                crm_link,
+                transaction_id,
+                ..
+            } => {
+                let event = convert::event_write(content, &crm_link.0);
+                let created = mailbox
+                    .create_event(&self.pairing.calendar_id, &event, transaction_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(WriteOutcome::Created {
+                    id: created.id,
+                    version: created.change_key,
+                })
+            }
+            Write::UpdateCrm { id, patch } => {
+                match crm
+                    .update_activity(&id.0, &convert::activity_patch(patch, tz))
+                    .await
+                {
+                    Ok(a) => Ok(WriteOutcome::Updated {
+                        version: Some(convert::crm_version(&a)),
+                    }),
+                    Err(e) if e.is_gone() => Ok(WriteOutcome::NotFound),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Write::UpdateOutlook {
+                id,
+                if_version,
+                patch,
+                crm_link,
+            } => {
+                let link = match crm_link {
+                    Some(CrmLink::Id(c)) => Some(c.0.clone()),
+                    Some(CrmLink::CreatedInThisStep) => created_crm.clone(),
+                    None => None,
+                };
+                let change_key = match if_version {
+                    Some(v) => v.clone(),
+                    None => match mailbox.get_event(&id.0).await {
+                        Ok(e) => e.change_key.unwrap_or_default(),
+                        Err(e) if e.is_not_found() => return Ok(WriteOutcome::NotFound),
+                        Err(e) => return Err(e.to_string()),
+                    },
+                };
+                let w = convert::event_patch(patch, link.as_deref(), synced_type.as_deref());
+                match mailbox.update_event(&id.0, &change_key, &w).await {
+                    Ok(e) => Ok(WriteOutcome::Updated {
+                        version: e.change_key,
+                    }),
+                    Err(e) if e.is_not_found() => Ok(WriteOutcome::NotFound),
+                    // Changed meanwhile: the next run reads the new version and merges.
+                    Err(GraphError::Conflict { .. }) => {
+                        Err("the event changed while it was being synced; retrying next run".into())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Write::DeleteCrm { id } => match crm.delete_activity(&id.0).await {
+                Ok(()) => Ok(WriteOutcome::Deleted),
+                Err(e) if e.is_gone() => Ok(WriteOutcome::NotFound),
+                Err(e) => Err(e.to_string()),
+            },
+            Write::DeleteOutlook { id, if_version } => {
+                match mailbox.delete_event(&id.0, if_version.as_deref()).await {
+                    Ok(()) => Ok(WriteOutcome::Deleted),
+                    Err(e) if e.is_not_found() => Ok(WriteOutcome::NotFound),
+                    Err(GraphError::Conflict { .. }) => Err(
+                        "the event changed before it could be deleted; retrying next run".into(),
+                    ),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Stores a step's row change and the item's state for the pane, in one transaction.
+    async fn store_step(
+        &self,
+        step: &Step,
+        change: &RowChange,
+        failed: bool,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        let mut outlook_id = step.outlook_id.as_ref().map(|o| o.0.clone());
+        let mut crm_id = step.crm_id.as_ref().map(|c| c.0.clone());
+        match change {
+            RowChange::Keep => {}
+            RowChange::Upsert { replaces, row } => {
+                if let Some(old) = replaces {
+                    sqlx::query("DELETE FROM sync_rows WHERE pairing_id = $1 AND crm_id = $2 AND outlook_id = $3")
+                        .bind(self.pairing.id)
+                        .bind(&old.crm_id.0)
+                        .bind(&old.outlook_id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // A row for either id that is not this pair is stale (replaced by this one).
+                sqlx::query(
+                    "DELETE FROM sync_rows WHERE pairing_id = $1 AND (crm_id = $2 OR outlook_id = $3)
+                     AND NOT (crm_id = $2 AND outlook_id = $3)",
+                )
+                .bind(self.pairing.id)
+                .bind(&row.crm_id.0)
+                .bind(&row.outlook_id.0)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO sync_rows (pairing_id, crm_id, outlook_id, row) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (pairing_id, crm_id) DO UPDATE SET outlook_id = EXCLUDED.outlook_id, row = EXCLUDED.row, updated_at = now()",
+                )
+                .bind(self.pairing.id)
+                .bind(&row.crm_id.0)
+                .bind(&row.outlook_id.0)
+                .bind(serde_json::to_value(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?)
+                .execute(&mut *tx)
+                .await?;
+                outlook_id = Some(row.outlook_id.0.clone());
+                crm_id = Some(row.crm_id.0.clone());
+            }
+            RowChange::Remove { key } => {
+                sqlx::query("DELETE FROM sync_rows WHERE pairing_id = $1 AND crm_id = $2 AND outlook_id = $3")
+                    .bind(self.pairing.id)
+                    .bind(&key.crm_id.0)
+                    .bind(&key.outlook_id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if let Some(oid) = outlook_id.filter(|_| step.kind != StepKind::Refresh || failed) {
+            let state = if failed {
+                "error"
+            } else if !step.conflicts.is_empty() {
+                "conflict"
+            } else if step.kind == StepKind::Skip || !step.reasons.is_empty() {
+                "excluded"
+            } else if matches!(change, RowChange::Remove { .. }) {
+                "unlinked"
+            } else {
+                "synced"
+            };
+            sqlx::query(
+                "INSERT INTO sync_item_states (pairing_id, outlook_id, crm_id, state, reasons, conflicts) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (pairing_id, outlook_id) DO UPDATE SET crm_id = EXCLUDED.crm_id, state = EXCLUDED.state,
+                   reasons = EXCLUDED.reasons, conflicts = EXCLUDED.conflicts, updated_at = now()",
+            )
+            .bind(self.pairing.id)
+            .bind(oid)
+            .bind(crm_id)
+            .bind(state)
+            .bind(serde_json::to_value(&step.reasons).unwrap_or(Value::Null))
+            .bind(serde_json::to_value(&step.conflicts).unwrap_or(Value::Null))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Records one direction's result. An idle run refreshes the previous idle record instead of adding
+    /// a row, so a quiet pairing costs one statement per direction and cycle.
+    async fn record(&mut self, direction: Direction, c: DirCounts) -> Result<(), sqlx::Error> {
+        let name = match direction {
+            Direction::OutlookToCrm => "outlook_to_crm",
+            Direction::CrmToOutlook => "crm_to_outlook",
+        };
+        let errors: Vec<SyncErrorEntry> = self
+            .errors
+            .iter()
+            .filter(|(d, _)| *d == direction)
+            .map(|(_, e)| e.clone())
+            .take(50)
+            .collect();
+        let counts = c.counts;
+        let quiet = counts == SyncCounts::default() && errors.is_empty();
+        let outcome = if errors.is_empty() {
+            "ok"
+        } else if counts.created + counts.updated + counts.deleted > 0 {
+            "partial"
+        } else {
+            "failed"
+        };
+        let mut counts_json = serde_json::to_value(counts).unwrap_or(json!({}));
+        counts_json["quiet"] = json!(quiet);
+        counts_json["conflict_list"] = serde_json::to_value(&c.conflicts).unwrap_or(Value::Null);
+        if quiet {
+            let updated = sqlx::query(
+                "UPDATE sync_runs SET started_at = $3, finished_at = now()
+                 WHERE id = (SELECT id FROM sync_runs WHERE pairing_id = $1 AND direction = $2 ORDER BY id DESC LIMIT 1)
+                   AND outcome = 'ok' AND (counts->>'quiet')::boolean",
+            )
+            .bind(self.pairing.id)
+            .bind(name)
+            .bind(self.started)
+            .execute(self.db)
+            .await?;
+            if updated.rows_affected() > 0 {
+                return Ok(());
+            }
+        }
+        sqlx::query(
+            "INSERT INTO sync_runs (pairing_id, direction, started_at, finished_at, outcome, counts, errors)
+             VALUES ($1, $2, $3, now(), $4, $5, $6)",
+        )
+        .bind(self.pairing.id)
+        .bind(name)
+        .bind(self.started)
+        .bind(outcome)
+        .bind(counts_json)
+        .bind(serde_json::to_value(&errors).unwrap_or(Value::Null))
+        .execute(self.db)
+        .await?;
+        self.state
+            .metrics
+            .sync_runs
+            .get_or_create(&SyncLabels {
+                direction: name.into(),
+                action: outcome.into(),
+            })
+            .inc();
+        Ok(())
+    }
+}
+
+fn step_subject(step: &Step) -> Option<String> {
+    step.writes.iter().find_map(|w| match w {
+        Write::CreateCrm { content, .. } | Write::CreateOutlook { content, .. } => {
+            Some(content.subject.clone())
+        }
+        Write::UpdateCrm { patch, .. } | Write::UpdateOutlook { patch, .. } => {
+            patch.subject.clone()
+        }
+        _ => None,
+    })
+}
+
+fn count(
+    step: &Step,
+    outcomes: &[WriteOutcome],
+    failed: bool,
+    o2c: &mut DirCounts,
+    c2o: &mut DirCounts,
+    metrics: &crate::metrics::Metrics,
+) {
+    for (write, outcome) in step.writes.iter().zip(outcomes) {
+        let (dir, name) = match write.target() {
+            Side::Crm => (&mut *o2c, "outlook_to_crm"),
+            Side::Outlook => (&mut *c2o, "crm_to_outlook"),
+        };
+        let action = match (write, outcome) {
+            (_, WriteOutcome::Failed) => {
+                dir.counts.errors += 1;
+                "error"
+            }
+            (Write::CreateCrm { .. } | Write::CreateOutlook { .. }, _) => {
+                dir.counts.created += 1;
+                "create"
+            }
+            (Write::DeleteCrm { .. } | Write::DeleteOutlook { .. }, _) => {
+                dir.counts.deleted += 1;
+                "delete"
+            }
+            // Tagging an event with the activity it was copied to is part of the create, not an edit.
+            (Write::UpdateOutlook { patch, .. }, _) if patch.is_empty() => "tag",
+            _ => {
+                dir.counts.updated += 1;
+                "update"
+            }
+        };
+        metrics
+            .sync_actions
+            .get_or_create(&SyncLabels {
+                direction: name.into(),
+                action: action.into(),
+            })
+            .inc();
+    }
+    if failed && outcomes.is_empty() {
+        o2c.counts.errors += 1;
+    }
+    if step.kind == StepKind::Skip {
+        let dir = step
+            .reasons
+            .iter()
+            .find_map(|r| match r {
+                sync_core::SkipReason::CreateNotAllowed { direction, .. }
+                | sync_core::SkipReason::EditNotAllowed { direction, .. }
+                | sync_core::SkipReason::DeleteNotAllowed { direction, .. }
+                | sync_core::SkipReason::OutsideWindow { direction } => Some(*direction),
+                _ => None,
+            })
+            .unwrap_or(if step.outlook_id.is_some() {
+                Direction::OutlookToCrm
+            } else {
+                Direction::CrmToOutlook
+            });
+        match dir {
+            Direction::OutlookToCrm => o2c.counts.skipped += 1,
+            Direction::CrmToOutlook => c2o.counts.skipped += 1,
+        }
+    }
+    for conflict in &step.conflicts {
+        let resolution = match conflict {
+            Conflict::Field { field, winner, .. } => {
+                format!("{field:?}: {winner:?} kept (the later change)")
+            }
+            Conflict::EditBeatDelete { deleted } => {
+                format!("edited entry kept although deleted in {deleted:?}")
+            }
+        };
+        let subject = step_subject(step).unwrap_or_default();
+        o2c.counts.conflicts += 1;
+        o2c.conflicts.push(SyncConflict {
+            subject,
+            resolution,
+            at: Utc::now(),
+        });
+    }
+}
+
+async fn load_rows(db: &PgPool, pairing_id: Uuid) -> Result<Vec<StatusRow>, RunError> {
+    let raw: Vec<Value> = sqlx::query_scalar("SELECT row FROM sync_rows WHERE pairing_id = $1")
+        .bind(pairing_id)
+        .fetch_all(db)
+        .await?;
+    raw.into_iter()
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| RunError::Plan(format!("stored status row unreadable: {e}")))
+        })
+        .collect()
+}

@@ -1,0 +1,403 @@
+//! The sync runner end to end: real server state, real Postgres, both simulators. Each test pairs the
+//! demo mailbox with the demo CRM user and drives sync runs directly (the worker calls the same
+//! function), so every assertion is about outcomes, not timing.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{Sims, TestServer, paired};
+use crm_server::{sync::run_pairing, worker::JobKind};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct World {
+    sims: Sims,
+    server: TestServer,
+    token: String,
+    pairing_id: Uuid,
+}
+
+impl World {
+    async fn new() -> Self {
+        Self::with_prefs(|_| {}).await
+    }
+
+    /// Pairs, then adjusts the preferences before the first sync.
+    async fn with_prefs(adjust: impl FnOnce(&mut Value)) -> Self {
+        let sims = Sims::start().await;
+        let server = TestServer::start_with(|c| sims.configure(c)).await;
+        let token = paired(&server, &sims).await;
+        let mut prefs: Value = client()
+            .get(server.url("/api/preferences"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        prefs["default_activity_type"] = json!("Tapaaminen");
+        adjust(&mut prefs);
+        let resp = client()
+            .put(server.url("/api/preferences"))
+            .bearer_auth(&token)
+            .json(&prefs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let pool = server.db.pool().await;
+        let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        Self {
+            sims,
+            server,
+            token,
+            pairing_id,
+        }
+    }
+
+    async fn sync(&self) {
+        run_pairing(&self.server.state, self.pairing_id, JobKind::OutlookToCrm)
+            .await
+            .expect("sync run");
+    }
+
+    fn email(&self) -> &str {
+        &self.sims.mailbox.email
+    }
+
+    fn crm_activities(&self) -> Vec<Value> {
+        self.sims
+            .crm
+            .list(self.sims.demo_crm.company_id, "activities")
+    }
+
+    fn crm_subjects(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .crm_activities()
+            .iter()
+            .map(|a| a["subject"].as_str().unwrap_or("").to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Events in the paired calendar (occurrences expanded), over the next weeks.
+    fn outlook_subjects(&self) -> Vec<String> {
+        let now = Utc::now();
+        let mut v: Vec<String> = self
+            .sims
+            .graph
+            .calendar_view(
+                self.email(),
+                Some(&self.sims.mailbox.calendar_id),
+                now - Duration::days(70),
+                now + Duration::days(370),
+            )
+            .iter()
+            .map(|e| e["subject"].as_str().unwrap_or("").to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn create_outlook_event(&self, subject: &str, days: i64, extra: Value) -> String {
+        let start = (Utc::now() + Duration::days(days))
+            .format("%Y-%m-%dT10:00:00")
+            .to_string();
+        let end = (Utc::now() + Duration::days(days))
+            .format("%Y-%m-%dT11:00:00")
+            .to_string();
+        let mut body = json!({
+            "subject": subject,
+            "start": {"dateTime": start, "timeZone": "UTC"},
+            "end": {"dateTime": end, "timeZone": "UTC"},
+            "body": {"contentType": "text", "content": "Asialista: budjetti"},
+            "location": {"displayName": "Neuvotteluhuone 2"},
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.sims
+            .graph
+            .create_event(self.email(), Some(&self.sims.mailbox.calendar_id), body)
+            .unwrap()
+    }
+
+    fn create_crm_activity(&self, subject: &str, activity_type: &str, days: i64) {
+        let day = (Utc::now() + Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string();
+        self.sims
+            .crm
+            .insert(
+                self.sims.demo_crm.company_id,
+                "activities",
+                json!({
+                    "subject": subject, "activity_type": activity_type,
+                    "start_date": format!("{day} 09:00:00"), "end_date": format!("{day} 10:00:00"),
+                    "owner_id": self.sims.demo_crm.user_id,
+                }),
+            )
+            .unwrap();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn count(v: &[String], s: &str) -> usize {
+    v.iter().filter(|x| x.as_str() == s).count()
+}
+
+#[tokio::test]
+async fn first_sync_copies_both_ways_and_a_second_run_changes_nothing() {
+    let w = World::new().await;
+    let crm_before = w.crm_subjects();
+    let outlook_before = w.outlook_subjects();
+    w.sync().await;
+    let crm_after = w.crm_subjects();
+    let outlook_after = w.outlook_subjects();
+    // Every seeded CRM activity in the window is now also in the calendar, exactly once (a subject
+    // may also name an unrelated event the mailbox already had).
+    for s in &crm_before {
+        assert_eq!(
+            count(&outlook_after, s),
+            count(&outlook_before, s) + count(&crm_before, s),
+            "{s} in Outlook: {outlook_after:?}, before {outlook_before:?}, CRM {crm_before:?}"
+        );
+    }
+    assert!(
+        crm_after.len() > crm_before.len(),
+        "Outlook entries were copied to the CRM"
+    );
+    // A second run (and a third) creates nothing new: no duplicates.
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.crm_subjects(), crm_after);
+    assert_eq!(w.outlook_subjects(), outlook_after);
+}
+
+#[tokio::test]
+async fn a_new_outlook_event_reaches_the_crm_with_the_default_type() {
+    let w = World::new().await;
+    w.sync().await;
+    w.create_outlook_event("Palaveri Virtasen kanssa", 3, json!({}));
+    w.sync().await;
+    let created: Vec<Value> = w
+        .crm_activities()
+        .into_iter()
+        .filter(|a| a["subject"] == "Palaveri Virtasen kanssa")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["activity_type"], "Tapaaminen");
+    assert_eq!(created[0]["location"], "Neuvotteluhuone 2");
+    assert!(
+        created[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Asialista: budjetti")
+    );
+}
+
+#[tokio::test]
+async fn a_new_crm_activity_reaches_the_calendar_and_carries_our_mark() {
+    let w = World::new().await;
+    w.sync().await;
+    w.create_crm_activity("Soita Järviselle", "Soitto", 4);
+    w.sync().await;
+    let events: Vec<Value> = w
+        .sims
+        .graph
+        .events(w.email())
+        .into_iter()
+        .filter(|e| e["subject"] == "Soita Järviselle")
+        .collect();
+    assert_eq!(events.len(), 1);
+    let props = events[0]["singleValueExtendedProperties"].to_string();
+    assert!(props.contains("CrmActivityId"), "{props}");
+}
+
+#[tokio::test]
+async fn with_an_empty_default_type_outlook_entries_wait_for_a_type() {
+    let w = World::with_prefs(|p| p["default_activity_type"] = Value::Null).await;
+    w.create_outlook_event("Tyypitön tapaaminen", 2, json!({}));
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Tyypitön tapaaminen"), 0);
+    let pool = w.server.db.pool().await;
+    let reasons: Vec<Value> =
+        sqlx::query_scalar("SELECT reasons FROM sync_item_states WHERE state = 'excluded'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.to_string().contains("no_activity_type")),
+        "{reasons:?}"
+    );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_empty_create_set_creates_nothing_in_that_direction() {
+    let w = World::with_prefs(|p| p["crm_to_outlook"]["create_types"] = json!([])).await;
+    w.create_crm_activity("Ei kalenteriin", "Soitto", 4);
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Ei kalenteriin"), 0);
+}
+
+#[tokio::test]
+async fn private_entries_in_busy_mode_reach_the_crm_without_content() {
+    let w = World::with_prefs(|p| p["private_entries"] = json!("busy")).await;
+    w.create_outlook_event("Lääkäri", 2, json!({"sensitivity": "private"}));
+    w.sync().await;
+    let all = w.crm_activities();
+    assert!(
+        all.iter().all(|a| a["subject"] != "Lääkäri"),
+        "private subject leaked"
+    );
+    assert!(
+        all.iter().all(|a| !a["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Asialista")),
+        "private body leaked"
+    );
+    assert!(
+        all.iter().any(|a| a["subject"] == "Varattu"),
+        "busy block missing"
+    );
+}
+
+#[tokio::test]
+async fn private_entries_in_skip_mode_are_not_synced() {
+    let w = World::with_prefs(|p| p["private_entries"] = json!("skip")).await;
+    w.create_outlook_event("Hammaslääkäri", 2, json!({"sensitivity": "private"}));
+    w.sync().await;
+    assert!(
+        w.crm_activities()
+            .iter()
+            .all(|a| a["subject"] != "Hammaslääkäri" && a["subject"] != "Varattu")
+    );
+}
+
+#[tokio::test]
+async fn forced_removal_and_pairing_again_creates_zero_duplicates() {
+    let w = World::new().await;
+    w.sync().await;
+    let (crm, outlook) = (w.crm_subjects(), w.outlook_subjects());
+    let resp = client()
+        .delete(w.server.url("/api/pairing?force=true"))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = client()
+        .post(w.server.url("/api/pairing"))
+        .bearer_auth(&w.token)
+        .json(&w.sims.pairing_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let pool = w.server.db.pool().await;
+    let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    run_pairing(&w.server.state, pairing_id, JobKind::OutlookToCrm)
+        .await
+        .unwrap();
+    run_pairing(&w.server.state, pairing_id, JobKind::CrmToOutlook)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.crm_subjects(),
+        crm,
+        "CRM gained duplicates after re-pairing"
+    );
+    assert_eq!(
+        w.outlook_subjects(),
+        outlook,
+        "Outlook gained duplicates after re-pairing"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_delta_token_resyncs_without_duplicates() {
+    let w = World::new().await;
+    w.sync().await;
+    w.sync().await;
+    let (crm, outlook) = (w.crm_subjects(), w.outlook_subjects());
+    assert!(w.sims.graph.expire_delta_tokens(w.email()) > 0);
+    w.create_outlook_event("Tehty 410:n aikana", 5, json!({}));
+    w.sync().await;
+    let crm_after = w.crm_subjects();
+    assert_eq!(count(&crm_after, "Tehty 410:n aikana"), 1);
+    assert_eq!(crm_after.len(), crm.len() + 1);
+    assert_eq!(w.outlook_subjects().len(), outlook.len() + 1);
+}
+
+#[tokio::test]
+async fn an_idle_cycle_costs_one_graph_and_one_crm_request() {
+    let w = World::new().await;
+    w.sync().await;
+    w.sync().await;
+    w.sims.graph.reset_stats();
+    w.sims.crm.reset_request_counts();
+    w.sync().await;
+    let graph = w.sims.graph.stats(w.email());
+    assert_eq!(
+        w.sims.crm.total_requests(),
+        1,
+        "{:?}",
+        w.sims.crm.request_counts()
+    );
+    assert_eq!(graph.requests, 1, "{graph:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_synced_event_in_outlook_deletes_the_activity_in_the_crm() {
+    let w = World::new().await;
+    let id = w.create_outlook_event("Peruttava palaveri", 3, json!({}));
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Peruttava palaveri"), 1);
+    w.sims.graph.delete_event(w.email(), &id).unwrap();
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Peruttava palaveri"), 0);
+}
+
+#[tokio::test]
+async fn status_shows_the_last_runs_and_counts() {
+    let w = World::new().await;
+    w.sync().await;
+    let status: Value = client()
+        .get(w.server.url("/api/sync/status"))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let o2c = &status["outlook_to_crm"]["last_run"];
+    assert_eq!(o2c["outcome"], "ok", "{status}");
+    assert!(o2c["counts"]["created"].as_u64().unwrap() > 0, "{status}");
+    assert!(
+        status["crm_to_outlook"]["last_run"]["counts"]["created"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{status}"
+    );
+}
