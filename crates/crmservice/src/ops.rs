@@ -641,3 +641,39 @@ fn text_filter(fields: &[&str], text: &str, mode: Match) -> Result<Filter> {
         }))
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CrmAddress, CrmClient};
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The server's worker runs these on `tokio::spawn`, which needs `Send` futures and streams.
+    #[test]
+    fn futures_and_streams_are_send() {
+        let c = CrmClient::new(CrmAddress::parse("crm.example.fi").unwrap(), "k").unwrap();
+        let s = c.resume("t");
+        let q = ListQuery::new();
+        assert_send(&s.current_user());
+        assert_send(&s.create_activity_once(&NewActivity::default(), "k"));
+        assert_send(&s.activity_changes(None, Duration::ZERO, None));
+        assert_send(&s.activities(&q));
+        assert_send(&s.activity_ids(&q));
+        assert_send(&s.account_relations("1"));
+        assert_send(&c.login("u", "p"));
+    }
+
+    #[test]
+    fn search_text_needs_every_word_in_some_field() {
+        let f = text_filter(&["first_name", "last_name"], " matti  vir ", Match::Prefix).unwrap();
+        assert_eq!(
+            f.to_json().unwrap(),
+            serde_json::json!({"$and": [
+                {"$or": [{"$beg": ["first_name", "matti"]}, {"$beg": ["last_name", "matti"]}]},
+                {"$or": [{"$beg": ["first_name", "vir"]}, {"$beg": ["last_name", "vir"]}]},
+            ]})
+        );
+        assert!(text_filter(&["name"], "   ", Match::Contains).is_err());
+    }
+}
