@@ -224,12 +224,17 @@ async fn heartbeats_keep_a_run_leased_well_past_its_initial_lease() {
         .execute(&f.pool)
         .await
         .unwrap();
+    let config = WorkerConfig {
+        lease: Duration::from_secs(3),
+        heartbeat: Duration::from_millis(300),
+        ..config()
+    };
     let handler = FnHandler(|_job| async move {
-        // Three initial leases long.
-        tokio::time::sleep(Duration::from_secs(6)).await;
+        // One and a half initial leases long.
+        tokio::time::sleep(Duration::from_millis(4500)).await;
         Ok(JobOutcome::run_again_in(HOUR))
     });
-    let worker = Worker::spawn(f.queue.clone(), handler, config(), Metrics::new());
+    let worker = Worker::spawn(f.queue.clone(), handler, config, Metrics::new());
     eventually("the job claimed", || async {
         count(
             &f.pool,

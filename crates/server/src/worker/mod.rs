@@ -26,6 +26,38 @@
 //! at once. Repeated enqueues coalesce: there is one row and `run_at` only moves earlier. A running job
 //! keeps its lease; the enqueue is remembered in `run_at` and the job runs again right after.
 //!
+//! # Wiring
+//! The sync runner is the [`JobHandler`]; `serve` spawns one [`Worker`] per process and shuts it down
+//! after the HTTP server on SIGTERM. Request handlers only touch the queue ([`JobQueue::ensure_jobs`] on
+//! pairing, [`JobQueue::enqueue_now`] on sync now / login / notification, [`JobQueue::remove_jobs`] on
+//! unpair).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use crm_server::{metrics::Metrics, worker::*};
+//!
+//! struct SyncRunner {
+//!     schedule: Schedule,
+//! }
+//!
+//! impl JobHandler for SyncRunner {
+//!     async fn run(&self, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
+//!         // Sync `job.pairing_id` in the direction `job.kind`; map failures to a user-safe message,
+//!         // e.g. `JobError::new("CRM unreachable").with_retry_after(retry_after)` on a 429.
+//!         Ok(self.schedule.next(job.kind))
+//!     }
+//! }
+//!
+//! async fn start(pool: sqlx::PgPool, config: &crm_server::Config, metrics: Arc<Metrics>) {
+//!     let runner = SyncRunner { schedule: Schedule::from_config(config) };
+//!     let worker = Worker::spawn(JobQueue::new(pool), runner, WorkerConfig::default(), metrics);
+//!     // ... serve until the shutdown signal ...
+//!     let report = worker.shutdown().await;
+//!     tracing::info!(?report, "worker stopped");
+//! }
+//! ```
+//!
 //! # Invariants
 //! - **One run per (pairing, kind) at a time.** The row is unique; only a claim can start a run, and a claim
 //!   only takes a row whose lease has expired. A run stops before its lease can expire: the heartbeat
