@@ -79,7 +79,9 @@ pub const ACTIVITY_RELATIONS: &[&str] = &["accounts", "contacts", "leads", "pote
 /// retried. The sync runner chooses a key for each create intent (e.g. the intent's UUID) before the
 /// first attempt; [`marker`] turns it into a line that is appended to the description, and the lookup
 /// is an exact `$cts` search for that line among the user's activities. The marker is short and
-/// readable so a CRM user who sees it understands where the activity came from.
+/// readable so a CRM user who sees it understands where the activity came from. It only matters until
+/// the create is confirmed (the runner then stores the activity id), so a later description update
+/// that drops it is harmless; [`crate::Activity::description_text`] hides it from synced content.
 pub const MARKER_FIELD: &str = ACTIVITY_DESCRIPTION;
 
 /// The marker text for a create key; unique as long as the key is.
