@@ -25,6 +25,9 @@ pub fn app(state: AppState) -> Router {
         .merge(http::login::router())
         .merge(http::pairing::router())
         .merge(http::webhooks::router())
+        .merge(http::crm::router())
+        .merge(http::items::router())
+        .merge(http::messages::router())
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(

@@ -638,7 +638,24 @@ impl<'a> Run<'a> {
                 .await
                 .map_err(|e| e.to_string())?;
                 *synced_type = content.activity_type.clone();
-                let new = convert::new_activity(content, tz);
+                let mut new = convert::new_activity(content, tz);
+                // Status and relations the user chose in the item pane before the first sync.
+                let choice: Option<(Option<String>, Value)> = sqlx::query_as(
+                    "SELECT status, relations FROM item_choices WHERE pairing_id = $1 AND outlook_id = $2",
+                )
+                .bind(self.pairing.id)
+                .bind(&source.0)
+                .fetch_optional(self.db)
+                .await
+                .map_err(|e| e.to_string())?;
+                if let Some((status, relations)) = choice {
+                    let r: api_types::relations::Relations =
+                        serde_json::from_value(relations).unwrap_or_default();
+                    new.status = status.or(new.status);
+                    new.accounts = r.accounts.into_iter().map(|x| x.id).collect();
+                    new.contacts = r.contacts.into_iter().map(|x| x.id).collect();
+                    new.project_id = r.projects.into_iter().next().map(|x| x.id);
+                }
                 let (activity, _) = crm
                     .create_activity_once(&new, idempotency_key)
                     .await
