@@ -608,6 +608,22 @@ impl<'a> Engine<'a> {
         {
             proj = before;
         }
+        let pair_type = row.synced_type();
+        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
+        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
+        let mut held_back = None;
+        if let Some(original) = before.private_side()
+            && proj == Projection::Full
+            && let Err(r) = match original {
+                Side::Outlook => &o2c,
+                Side::Crm => &c2o,
+            }
+        {
+            // The original is no longer private, but its content may not flow yet: the block stays a
+            // block (and known as one) until it can be replaced.
+            proj = before;
+            held_back = Some(r.clone());
+        }
         let o_change = self.change_of(row, Side::Outlook, &o);
         let c_change = self.change_of(row, Side::Crm, &c);
         if matches!((&o_change, &c_change), (Change::Same, Change::Same))
@@ -616,10 +632,7 @@ impl<'a> Engine<'a> {
         {
             return None;
         }
-        let pair_type = row.synced_type();
-        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
-        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
-        let m = self.merge(
+        let mut m = self.merge(
             &o,
             &c,
             o_change.fields(),
@@ -631,7 +644,32 @@ impl<'a> Engine<'a> {
             &o2c,
             &c2o,
         );
+        // A re-typing that lands in this run decides the pair's type for the rest of the run too;
+        // otherwise an edit held back under the old type would only flow on the next run.
+        let new_type = match &m.c_patch.activity_type {
+            Some(t) => t.as_deref(),
+            None => c.content.activity_type.as_deref(),
+        };
+        if new_type != pair_type && held_back.is_none() {
+            let o2c = self.edit_gate(Direction::OutlookToCrm, new_type, &o.content.when);
+            let c2o = self.edit_gate(Direction::CrmToOutlook, new_type, &c.content.when);
+            m = self.merge(
+                &o,
+                &c,
+                o_change.fields(),
+                c_change.fields(),
+                Some((&row.outlook.content, &row.crm.content)),
+                false,
+                Some(before),
+                proj,
+                &o2c,
+                &c2o,
+            );
+        }
         let tag = needs_tag;
+        if let Some(r) = held_back {
+            push_reason(&mut m.reasons, &r);
+        }
         let series = self
             .o_idx
             .get(&row.outlook_id)
@@ -665,8 +703,8 @@ impl<'a> Engine<'a> {
             .iter()
             .map(Write::target)
             .filter(|side| match side {
-                Side::Outlook => !o.listed,
-                Side::Crm => !c.listed,
+                Side::Outlook => !o.listed || !m.o_pending.is_empty(),
+                Side::Crm => !c.listed || !m.c_pending.is_empty(),
             })
             .collect();
         Some(Step {

@@ -290,6 +290,11 @@ impl World {
         input
     }
 
+    /// The next run lists everything, as the runner does when the day (and so the window) changes.
+    pub fn full_next(&mut self) {
+        self.delta_state = None;
+    }
+
     /// Forced removal: the status table and the runner's delta state are gone.
     pub fn forget_status(&mut self) {
         self.rows.clear();
