@@ -293,3 +293,26 @@ async fn subscription_is_refused_when_the_endpoint_does_not_echo_the_validation_
     rcv.stop().await;
     h.stop().await;
 }
+
+#[tokio::test]
+async fn crm_folder_created_concurrently_elsewhere_is_adopted_after_409() {
+    let h = Harness::start().await;
+    h.sim.add_fault(sim::graph::Fault {
+        method: Some("POST".into()),
+        route: "/v1.0/me/contactFolders".into(),
+        mailbox: None,
+        kind: sim::graph::FaultKind::Latency { ms: 300 },
+        times: Some(1),
+    });
+    let mb = h.mb.clone();
+    let ensure = tokio::spawn(async move { mb.ensure_contact_folder("CRM").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let other = h.sim.create_contact_folder(EMAIL, "CRM").unwrap();
+    assert_eq!(ensure.await.unwrap().unwrap(), other);
+    assert_eq!(
+        h.sim.contact_folders(EMAIL).len(),
+        2,
+        "default Contacts + one CRM"
+    );
+    h.stop().await;
+}

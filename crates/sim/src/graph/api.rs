@@ -1012,8 +1012,11 @@ async fn list_contact_folders(
         Err(e) => return err(e),
     };
     match sim.with_mailbox(&c.email, |mb| {
+        // Like Graph, the collection holds the folders inside the default Contacts folder, not
+        // that folder itself.
         mb.contact_folders
             .iter()
+            .skip(1)
             .filter(|f| match &filter {
                 Some(Filter::DisplayName(n)) => f.name.eq_ignore_ascii_case(n),
                 _ => true,
