@@ -404,11 +404,49 @@ impl<'a> Engine<'a> {
             // event that never got its link property gets it now, wherever it is, so that re-pairing
             // finds it.
             (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row, None)),
-            (_, State::Unlisted) => None,
+            (State::Present(o), State::Unlisted) => self.link_property_only(row, &o, Vec::new()),
             (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
         }
+    }
+
+    /// For a pair that is otherwise left alone (frozen, or its partner not listed): make sure the event
+    /// carries our link property and the row knows it.
+    fn link_property_only(
+        &self,
+        row: &StatusRow,
+        o: &Cur<'_>,
+        reasons: Vec<SkipReason>,
+    ) -> Option<Step> {
+        let needs_tag = if o.listed {
+            o.crm_link != Some(&row.crm_id)
+        } else {
+            !row.outlook_tagged
+        };
+        let mut step = if needs_tag {
+            tag_step(row, o.version)
+        } else if o.listed && !row.outlook_tagged {
+            // The event shows the link after all (a tagging write whose answer was lost).
+            let mut r = row.clone();
+            r.outlook_tagged = true;
+            Step {
+                kind: StepKind::Refresh,
+                row: RowChange::Upsert {
+                    replaces: Some(row.key()),
+                    row: r,
+                },
+                ..skip_step(
+                    Some(row.outlook_id.clone()),
+                    Some(row.crm_id.clone()),
+                    Vec::new(),
+                )
+            }
+        } else {
+            return None;
+        };
+        step.reasons = reasons;
+        Some(step)
     }
 
     /// The steady-state shortcut: both sides listed with the versions the row holds, the event tagged and
@@ -570,33 +608,15 @@ impl<'a> Engine<'a> {
             Err(reason) => {
                 // Frozen, but the link property is identity, not content: it is still written, or a
                 // re-pairing could copy the activity into the calendar a second time.
-                let mut step = if needs_tag {
-                    tag_step(row, o.version)
-                } else if o.listed && !row.outlook_tagged {
-                    // The event shows the link after all (a tagging write whose answer was lost).
-                    let mut r = row.clone();
-                    r.outlook_tagged = true;
-                    Step {
-                        kind: StepKind::Refresh,
-                        row: RowChange::Upsert {
-                            replaces: Some(row.key()),
-                            row: r,
-                        },
-                        ..skip_step(
+                return self
+                    .link_property_only(row, &o, vec![reason.clone()])
+                    .or_else(|| {
+                        Some(skip_step(
                             Some(row.outlook_id.clone()),
                             Some(row.crm_id.clone()),
-                            Vec::new(),
-                        )
-                    }
-                } else {
-                    skip_step(
-                        Some(row.outlook_id.clone()),
-                        Some(row.crm_id.clone()),
-                        Vec::new(),
-                    )
-                };
-                step.reasons.push(reason);
-                return Some(step);
+                            vec![reason],
+                        ))
+                    });
             }
         };
         // Leaving a busy block pushes the original's content; wait until the original is actually read.

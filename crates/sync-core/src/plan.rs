@@ -310,7 +310,7 @@ pub struct Step {
     pub(crate) unverified: Vec<Side>,
 }
 
-/// The result of [`crate::plan`].
+/// The result of [`crate::plan()`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub now: DateTime<Utc>,
