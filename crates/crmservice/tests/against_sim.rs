@@ -1022,3 +1022,31 @@ async fn pages_report_totals_and_typed_lists_read_any_module() {
     let users: Vec<crmservice::User> = s.list(&ListQuery::new()).try_collect().await.unwrap();
     assert!(users.iter().any(|u| u.email == "demo@esimerkki.fi"));
 }
+
+#[tokio::test]
+async fn a_server_that_answers_html_is_a_protocol_error_not_a_crash() {
+    // A captive portal or a web site at the typed address answers 200 with HTML.
+    let html = || async {
+        (
+            [("content-type", "text/html")],
+            "<html><body>Kirjaudu</body></html>",
+        )
+    };
+    let router = axum::Router::new()
+        .route("/api/v1/auth", axum::routing::post(html))
+        .route("/api/v1/", axum::routing::get(html));
+    let running = sim::serve(router, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let c = CrmClient::with_config(
+        CrmAddress::parse(&running.base_url).unwrap(),
+        "k",
+        Env::config(),
+    )
+    .unwrap();
+    let e = c.login("demo", "demo").await.unwrap_err();
+    assert!(matches!(e, Error::Protocol(_)), "{e:?}");
+    let e = c.check_api_key().await.unwrap_err();
+    assert!(matches!(e, Error::Protocol(_)), "{e:?}");
+    running.stop().await;
+}
