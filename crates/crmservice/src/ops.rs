@@ -498,9 +498,12 @@ impl Session {
         check_id("accounts", account_id)?;
         let by_account = || Filter::eq("account_id", account_id);
         let open = Filter::or([
-            Filter::any_of("status", assumed::POTENTIAL_OPEN_STATUSES.iter().copied()),
-            Filter::is_null("status"),
-            Filter::eq("status", ""),
+            Filter::any_of(
+                assumed::POTENTIAL_STATUS,
+                assumed::POTENTIAL_OPEN_STATUSES.iter().copied(),
+            ),
+            Filter::is_null(assumed::POTENTIAL_STATUS),
+            Filter::eq(assumed::POTENTIAL_STATUS, ""),
         ]);
         let (contacts, potentials, projects) = futures::try_join!(
             self.search::<Contact>(by_account(), "last_name", 100),
@@ -547,7 +550,7 @@ impl Session {
             return Err(Error::InvalidFilter("empty message id".into()));
         }
         let q = ListQuery::new()
-            .filter(Filter::eq("message_id", message_id))
+            .filter(Filter::eq(assumed::EMAIL_MESSAGE_ID, message_id))
             .sort_asc("id")
             .page_size(1);
         let page = self.list_page("emails", &q, 1).await?;
