@@ -1444,3 +1444,170 @@ fn check_guards(input: &SyncInput, plan: &Plan) -> Result<(), Guard> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::plan::Listing;
+
+    fn content(subject: &str, private: bool) -> Content {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+        let mut c = Content::timed(subject, t, t + chrono::Duration::hours(1));
+        c.private = private;
+        c
+    }
+
+    fn input(mode: PrivateMode) -> SyncInput {
+        SyncInput {
+            now: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+            settings: Settings {
+                private_mode: mode,
+                ..Settings::default()
+            },
+            outlook: Listing::full(Vec::new()),
+            crm: Listing::full(Vec::new()),
+            rows: Vec::new(),
+            allow_mass_delete: false,
+        }
+    }
+
+    fn projection(
+        mode: PrivateMode,
+        before: Option<Projection>,
+        o: &Content,
+        c: &Content,
+    ) -> Result<Projection, SkipReason> {
+        let i = input(mode);
+        let p = Prepared::new(&i);
+        Engine::new(&i, &p).projection(before, o, c)
+    }
+
+    #[test]
+    fn our_block_is_never_taken_for_a_private_original() {
+        let block = content("Varattu", true);
+        let original = content("Dentist", false);
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &block,
+                &original
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn a_private_original_makes_the_other_side_a_block() {
+        let original = content("Dentist", true);
+        let copy = content("Dentist", false);
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &original,
+                &copy
+            ),
+            Ok(Projection::BusyBlockInCrm)
+        );
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &copy,
+                &original
+            ),
+            Ok(Projection::BusyBlockInOutlook)
+        );
+    }
+
+    #[test]
+    fn skip_mode_freezes_any_pair_with_a_private_side() {
+        assert_eq!(
+            projection(
+                PrivateMode::Skip,
+                Some(Projection::Full),
+                &content("a", false),
+                &content("a", true)
+            ),
+            Err(SkipReason::PrivateEntry)
+        );
+        assert_eq!(
+            projection(
+                PrivateMode::Skip,
+                None,
+                &content("a", false),
+                &content("a", false)
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn full_mode_ignores_privacy() {
+        assert_eq!(
+            projection(
+                PrivateMode::Full,
+                Some(Projection::BusyBlockInCrm),
+                &content("a", true),
+                &content("b", true)
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn redaction_keeps_time_type_status_and_privacy_only() {
+        let mut c = content("Dentist", true);
+        c.body = "root canal".into();
+        c.location = "Clinic".into();
+        c.attendees.insert("dr@example.com".into());
+        c.status = Some("Suunniteltu".into());
+        let r = redact(&c);
+        assert_eq!(r.subject, "");
+        assert_eq!(r.body, "");
+        assert_eq!(r.location, "");
+        assert!(r.attendees.is_empty());
+        assert_eq!((r.when, r.status, r.private), (c.when, c.status, true));
+    }
+
+    #[test]
+    fn idempotency_key_is_stable_and_salted() {
+        let a = idempotency_key("crm-activity", "42", "");
+        assert_eq!(a, idempotency_key("crm-activity", "42", ""));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, idempotency_key("crm-activity", "43", ""));
+        assert_ne!(a, idempotency_key("crm-activity", "42", "o7"));
+        assert_ne!(a, idempotency_key("outlook-event", "42", ""));
+    }
+
+    #[test]
+    fn is_block_requires_the_whole_neutral_shape() {
+        assert!(is_block(&content("Busy", true)));
+        let mut c = content("Busy", true);
+        c.body = "x".into();
+        assert!(!is_block(&c));
+        assert!(!is_block(&content("Lunch", true)));
+    }
+
+    #[test]
+    fn duplicate_ids_in_a_listing_are_rejected() {
+        let item = crate::model::CrmItem {
+            id: CrmId("1".into()),
+            version: "u".into(),
+            modified: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+            content: content("a", false),
+        };
+        let mut i = input(PrivateMode::Full);
+        i.crm = Listing::full(vec![item.clone(), item]);
+        assert!(matches!(
+            plan(&i),
+            Err(PlanError::DuplicateItem {
+                side: Side::Crm,
+                ..
+            })
+        ));
+    }
+}

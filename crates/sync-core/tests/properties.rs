@@ -1,8 +1,9 @@
 //! Property tests: random edits on both sides, random settings, random interleavings of sync runs and
 //! random write failures (including "committed, but the answer was lost").
 //!
-//! The default run is sized for `cargo test` in debug (a few seconds); set `PROPTEST_CASES` for a longer
-//! run, e.g. `PROPTEST_CASES=5000 cargo test -p sync-core --release --test properties`.
+//! The default run (1,024 cases per property) is sized for `cargo test` in debug: about 4 s of CPU. Set
+//! `PROPTEST_CASES` for a longer run, e.g. `PROPTEST_CASES=150000 cargo test -p sync-core --release --test
+//! properties` (about 2 minutes on two busy cores), which is what a nightly run should do.
 
 mod common;
 
@@ -33,6 +34,8 @@ enum Edit {
     Body(usize),
     Location(usize),
     Move(i64, i64),
+    /// Turn into an all-day entry on that day (date semantics, no instants).
+    AllDay(i64),
     Private(bool),
     Type(Option<usize>),
     Status(Option<usize>),
@@ -77,6 +80,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0..WORDS.len()).prop_map(Edit::Body),
         (0..WORDS.len()).prop_map(Edit::Location),
         (day(), 0i64..23).prop_map(|(d, h)| Edit::Move(d, h)),
+        day().prop_map(Edit::AllDay),
         any::<bool>().prop_map(Edit::Private),
         proptest::option::of(0..TYPES.len()).prop_map(Edit::Type),
         proptest::option::of(0..2usize).prop_map(Edit::Status),
@@ -166,6 +170,13 @@ fn apply_edit(c: &mut Content, e: &Edit) {
         Edit::Body(i) => c.body = WORDS[*i].into(),
         Edit::Location(i) => c.location = WORDS[*i].into(),
         Edit::Move(d, h) => c.when = content("", *d, *h).when,
+        Edit::AllDay(d) => {
+            let start = (common::t0() + chrono::Duration::days(*d)).date_naive();
+            c.when = sync_core::When::AllDay {
+                start,
+                end: start.succ_opt().expect("a next day"),
+            };
+        }
         Edit::Private(p) => c.private = *p,
         Edit::Type(t) => c.activity_type = t.map(|i| TYPES[i].to_owned()),
         Edit::Status(s) => c.status = s.map(|i| ["Suunniteltu", "Tehty"][i].to_owned()),
@@ -449,7 +460,7 @@ fn settle(w: &mut World) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(1024)))]
 
     /// Whatever the settings and history: no duplicates, no deletion the rules forbid, no private
     /// content in busy-block mode, and the sides settle once the user stops editing.
@@ -487,7 +498,7 @@ fn permissive() -> Settings {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(1024)))]
 
     /// With nothing excluded by the settings, settling means agreeing: every listed entry is linked and
     /// both sides of every pair that is listed on both sides hold the same values.
