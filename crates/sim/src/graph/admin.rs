@@ -22,6 +22,7 @@
 //! | `POST /identity/id-token` `{tenant_id, object_id, email, audience}` | [`GraphSim::mint_id_token`] → `{id_token}` |
 //! | `POST /faults` `Fault`, `DELETE /faults`, `DELETE /faults/{id}` | fault injection |
 //! | `GET/PUT /throttle` `ThrottleConfig` | [`GraphSim::set_throttle`] |
+//! | `POST /notifications` `{paused}` | [`GraphSim::set_notifications_paused`] |
 //! | `GET /subscriptions`, `POST /subscriptions/{id}/lifecycle` `{event}` | [`GraphSim::subscriptions`], [`GraphSim::send_lifecycle`] |
 
 use std::collections::HashMap;
@@ -92,6 +93,7 @@ pub fn router(sim: GraphSim) -> Router {
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/faults/{id}", delete(remove_fault))
         .route("/throttle", get(get_throttle).put(set_throttle))
+        .route("/notifications", post(notifications))
         .route("/subscriptions", get(subscriptions))
         .route("/subscriptions/{id}/lifecycle", post(lifecycle))
         .with_state(sim)
@@ -310,6 +312,11 @@ async fn get_throttle(State(sim): State<GraphSim>) -> Response {
 
 async fn set_throttle(State(sim): State<GraphSim>, Json(c): Json<ThrottleConfig>) -> Response {
     sim.set_throttle(c);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn notifications(State(sim): State<GraphSim>, Json(v): Json<Value>) -> Response {
+    sim.set_notifications_paused(v.get("paused").and_then(Value::as_bool).unwrap_or(false));
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -279,6 +279,7 @@ pub(crate) struct SimState {
     pub log: Vec<Exchange>,
     pub delta: HashMap<String, DeltaState>,
     pub subscriptions: BTreeMap<String, Subscription>,
+    pub notifications_paused: bool,
 }
 
 impl Default for GraphSim {
@@ -312,6 +313,7 @@ impl GraphSim {
                     log: Vec::new(),
                     delta: HashMap::new(),
                     subscriptions: BTreeMap::new(),
+                    notifications_paused: false,
                 }),
                 http,
                 graph_router: OnceLock::new(),
