@@ -1050,3 +1050,19 @@ async fn a_server_that_answers_html_is_a_protocol_error_not_a_crash() {
     assert!(matches!(e, Error::Protocol(_)), "{e:?}");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_calls_with_an_expired_token_log_in_only_once() {
+    let env = Env::start().await;
+    let s = env.session().await;
+    env.sim.expire_tokens();
+    env.sim.reset_request_counts();
+    let calls = (0..6).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.current_user().await })
+    });
+    for r in futures::future::join_all(calls).await {
+        assert!(r.unwrap().is_ok());
+    }
+    assert_eq!(env.sim.request_count("POST /api/v1/auth"), 1);
+}
