@@ -102,6 +102,9 @@ pub enum Error {
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
 
+    #[error("this CRM does not support it: {0}")]
+    Unsupported(String),
+
     #[error("the file is {size} bytes; the CRM accepts at most {max}")]
     FileTooLarge { size: usize, max: usize },
 }

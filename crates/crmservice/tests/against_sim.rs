@@ -1066,3 +1066,54 @@ async fn concurrent_calls_with_an_expired_token_log_in_only_once() {
     }
     assert_eq!(env.sim.request_count("POST /api/v1/auth"), 1);
 }
+
+#[tokio::test]
+async fn writes_leave_out_fields_the_crm_lacks_after_the_schema_check() {
+    let env = Env::start().await;
+    let c = env.company();
+    env.sim.hide_field(c, "activities", "location").unwrap();
+    env.sim.hide_field(c, "activities", "all_day").unwrap();
+    let s = env.session().await;
+    let mut n = new_call("Soitto ilman paikkaa");
+    n.location = Some("Teams".into());
+    // Unadapted, the CRM refuses the unknown field.
+    let e = s.create_activity(&n).await.unwrap_err();
+    assert!(matches!(e, Error::Rejected { status: 400, .. }), "{e:?}");
+
+    let report = s.check_activity_schema().await.unwrap();
+    assert_eq!(report.missing_fields, vec!["location", "all_day"]);
+    assert_eq!(s.skipped_activity_fields(), vec!["location", "all_day"]);
+    let a = s.create_activity(&n).await.unwrap();
+    assert_eq!(a.location, None);
+    let patch = ActivityPatch {
+        location: Some(Some("Toimisto".into())),
+        subject: Some("Päivitetty".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.update_activity(&a.id, &patch).await.unwrap().subject,
+        "Päivitetty"
+    );
+    // A session without credentials keeps the adaptation.
+    let plain = s.without_credentials().await;
+    assert_eq!(plain.skipped_activity_fields(), vec!["location", "all_day"]);
+}
+
+#[tokio::test]
+async fn idempotent_create_is_refused_clearly_when_the_crm_has_no_description() {
+    let env = Env::start().await;
+    env.sim
+        .hide_field(env.company(), "activities", "description")
+        .unwrap();
+    let s = env.session().await;
+    s.check_activity_schema().await.unwrap();
+    let before = env.sim.count(env.company(), "activities");
+    let e = s
+        .create_activity_once(&new_call("x"), "intent-1")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+    assert_eq!(env.sim.count(env.company(), "activities"), before);
+    // A plain create still works.
+    assert!(s.create_activity(&new_call("x")).await.is_ok());
+}
