@@ -5,7 +5,10 @@
 //! store), applies each step's writes in order (stopping at the first failure), honours idempotency
 //! keys like Graph's `transactionId` and the CRM create-intent lookup, and stores `Step::fold` results.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the model"
+)]
 
 use std::collections::{BTreeMap, HashMap};
 
