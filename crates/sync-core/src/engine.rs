@@ -135,6 +135,10 @@ struct Engine<'a> {
     /// Entries whose row this plan removes because their edit beat the partner's deletion; they are
     /// planned again as new, with the old partner id salting their idempotency key.
     released_o: HashMap<usize, String>,
+    /// Unlinked occurrences taken over by a pair whose occurrence vanished (see `relink_occurrence`).
+    relinked_o: FastSet<usize>,
+    /// Unlinked occurrences by series id, built on first use.
+    occurrences: Option<FastMap<&'a OutlookId, Vec<usize>>>,
     released_c: HashMap<usize, String>,
 }
 
@@ -216,6 +220,8 @@ impl<'a> Engine<'a> {
             rows_by_c,
             released_o: HashMap::new(),
             released_c: HashMap::new(),
+            relinked_o: FastSet::default(),
+            occurrences: None,
         })
     }
 
@@ -435,7 +441,9 @@ impl<'a> Engine<'a> {
             // finds it.
             (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row, None)),
             (State::Present(o), State::Unlisted) => self.link_property_only(row, &o, Vec::new()),
-            (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
+            (State::Deleted, State::Present(c)) => self
+                .relink_occurrence(row, &c)
+                .or_else(|| self.deleted_step(row, Side::Outlook, c)),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
         }
@@ -548,6 +556,66 @@ impl<'a> Engine<'a> {
         step
     }
 
+    /// An occurrence that vanished while its series still has an unlinked occurrence on the same original
+    /// day: editing a whole series gives its occurrences new ids, which is not a deletion. The pair moves
+    /// to the new occurrence and is merged as usual, instead of deleting the activity and creating it
+    /// again.
+    fn relink_occurrence(&mut self, row: &'a StatusRow, c: &Cur<'a>) -> Option<Step> {
+        let series = row.series.as_ref()?;
+        if self.o_idx.contains_key(&row.outlook_id) {
+            return None; // cancelled, not gone
+        }
+        let tz = self.s.user_tz;
+        let day = series.original_start.with_timezone(&tz).date_naive();
+        let items = &self.input.outlook.items;
+        let rows_by_o = &self.rows_by_o;
+        let occurrences = self.occurrences.get_or_insert_with(|| {
+            let mut m: FastMap<&'a OutlookId, Vec<usize>> = FastMap::default();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(si) = &item.series
+                    && !item.cancelled
+                    && !rows_by_o.contains(&item.id)
+                {
+                    m.entry(&si.series_id).or_default().push(i);
+                }
+            }
+            m
+        });
+        let i = occurrences
+            .get(&series.series_id)?
+            .iter()
+            .copied()
+            .find(|&i| {
+                !self.relinked_o.contains(&i)
+                    && items[i]
+                        .series
+                        .as_ref()
+                        .is_some_and(|si| si.original_start.with_timezone(&tz).date_naive() == day)
+            })?;
+        self.relinked_o.insert(i);
+        let moved = StatusRow {
+            outlook_id: items[i].id.clone(),
+            ..row.clone()
+        };
+        let mut step = self
+            .pair_step(&moved, self.o_cur(i), c.clone())
+            .unwrap_or_else(|| skip_step(None, None, Vec::new()));
+        let new_row = match std::mem::replace(&mut step.row, RowChange::Keep) {
+            RowChange::Upsert { row, .. } => row,
+            _ => moved,
+        };
+        step.row = RowChange::Upsert {
+            replaces: Some(row.key()),
+            row: new_row,
+        };
+        if step.writes.is_empty() {
+            step.kind = StepKind::Refresh;
+        }
+        step.outlook_id = Some(items[i].id.clone());
+        step.crm_id = Some(row.crm_id.clone());
+        Some(step)
+    }
+
     /// One side is gone (confirmed), the other is here.
     fn deleted_step(
         &mut self,
@@ -626,7 +694,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Both sides are here: three-way merge against the row.
-    fn pair_step(&self, row: &'a StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
+    fn pair_step(&self, row: &StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
         let before = row.projection;
         let needs_tag = if o.listed {
             o.crm_link != Some(&row.crm_id)
@@ -972,7 +1040,8 @@ impl<'a> Engine<'a> {
         let c_items = &self.input.crm.items;
         let mut o_pool: Vec<usize> = (0..o_items.len())
             .filter(|&i| {
-                !self.rows_by_o.contains(&o_items[i].id) || self.released_o.contains_key(&i)
+                (!self.rows_by_o.contains(&o_items[i].id) || self.released_o.contains_key(&i))
+                    && !self.relinked_o.contains(&i)
             })
             .collect();
         o_pool.sort_by(|&a, &b| o_items[a].id.cmp(&o_items[b].id));

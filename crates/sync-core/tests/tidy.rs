@@ -39,5 +39,9 @@ fn sources_do_no_io_and_read_no_clock() {
         }
     }
     assert!(files >= 5, "found only {files} source files");
-    assert!(offences.is_empty(), "IO or clock in sync-core:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "IO or clock in sync-core:\n{}",
+        offences.join("\n")
+    );
 }
