@@ -428,9 +428,9 @@ impl<'a> Engine<'a> {
         }
         match (self.o_state(row), self.c_state(row)) {
             (State::Deleted, State::Deleted) => Some(unlink_step(row, Vec::new())),
-            (State::Deleted, State::Unlisted) => {
+            (State::Deleted, State::Unlisted) => self.relink_occurrence(row, None).or_else(|| {
                 Some(self.detach(row, Side::Outlook, vec![SkipReason::PartnerNotListed]))
-            }
+            }),
             (State::Unlisted, State::Deleted) => Some(detach_step(
                 row,
                 Side::Crm,
@@ -442,7 +442,7 @@ impl<'a> Engine<'a> {
             (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row, None)),
             (State::Present(o), State::Unlisted) => self.link_property_only(row, &o, Vec::new()),
             (State::Deleted, State::Present(c)) => self
-                .relink_occurrence(row, &c)
+                .relink_occurrence(row, Some(&c))
                 .or_else(|| self.deleted_step(row, Side::Outlook, c)),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
@@ -560,7 +560,7 @@ impl<'a> Engine<'a> {
     /// day: editing a whole series gives its occurrences new ids, which is not a deletion. The pair moves
     /// to the new occurrence and is merged as usual, instead of deleting the activity and creating it
     /// again.
-    fn relink_occurrence(&mut self, row: &'a StatusRow, c: &Cur<'a>) -> Option<Step> {
+    fn relink_occurrence(&mut self, row: &'a StatusRow, c: Option<&Cur<'a>>) -> Option<Step> {
         let series = row.series.as_ref()?;
         if self.o_idx.contains_key(&row.outlook_id) {
             return None; // cancelled, not gone
@@ -597,9 +597,19 @@ impl<'a> Engine<'a> {
             outlook_id: items[i].id.clone(),
             ..row.clone()
         };
-        let mut step = self
-            .pair_step(&moved, self.o_cur(i), c.clone())
-            .unwrap_or_else(|| skip_step(None, None, Vec::new()));
+        let mut step = match c {
+            Some(c) => self
+                .pair_step(&moved, self.o_cur(i), c.clone())
+                .unwrap_or_else(|| skip_step(None, None, Vec::new())),
+            // The activity is not listed: only move the link, and let a later read compare content.
+            None => {
+                let mut step = tag_step(&moved, Some(&items[i].version));
+                if let RowChange::Upsert { row, .. } = &mut step.row {
+                    row.series = items[i].series.clone();
+                }
+                step
+            }
+        };
         let new_row = match std::mem::replace(&mut step.row, RowChange::Keep) {
             RowChange::Upsert { row, .. } => row,
             _ => moved,

@@ -53,6 +53,8 @@ pub struct World {
     /// fetches them by id for the next run.
     retry_o: Vec<OutlookId>,
     retry_c: Vec<CrmId>,
+    /// Numbers recurring series made by the property tests.
+    pub series_seq: u64,
 }
 
 /// What the runner's delta tokens remember: the window of the round and the versions it has reported.
@@ -97,6 +99,7 @@ impl World {
             delta_state: None,
             retry_o: Vec::new(),
             retry_c: Vec::new(),
+            series_seq: 0,
         }
     }
 
