@@ -1018,9 +1018,10 @@ impl<'a> Engine<'a> {
                 Side::Outlook => match o2c {
                     Err(r) => {
                         push_reason(&mut m.reasons, r);
-                        if let Some((o_base, _)) = bases {
-                            m.o_pending.set_from(f, o_base);
-                        }
+                        // Without a base (adoption) the pair counts as synced at the other side's value,
+                        // so the difference is still this side's edit next time.
+                        m.o_pending
+                            .set_from(f, bases.map(|(o_base, _)| o_base).unwrap_or(c.content));
                     }
                     Ok(()) => {
                         // An entry with no type (none chosen, no default) cannot clear the CRM's type.
@@ -1032,9 +1033,8 @@ impl<'a> Engine<'a> {
                 Side::Crm => match c2o {
                     Err(r) => {
                         push_reason(&mut m.reasons, r);
-                        if let Some((_, c_base)) = bases {
-                            m.c_pending.set_from(f, c_base);
-                        }
+                        m.c_pending
+                            .set_from(f, bases.map(|(_, c_base)| c_base).unwrap_or(&o_crm));
                     }
                     Ok(()) => m.o_patch.set_from(f, c.content),
                 },
@@ -1211,6 +1211,14 @@ impl<'a> Engine<'a> {
             self.input.now,
             false,
         );
+        let unverified: Vec<Side> = writes
+            .iter()
+            .map(Write::target)
+            .filter(|side| match side {
+                Side::Outlook => !m.o_pending.is_empty(),
+                Side::Crm => !m.c_pending.is_empty(),
+            })
+            .collect();
         Step {
             kind: StepKind::Link,
             outlook_id: Some(o_item.id.clone()),
@@ -1226,7 +1234,7 @@ impl<'a> Engine<'a> {
                 },
             },
             outlook_fallback: None,
-            unverified: Vec::new(),
+            unverified,
         }
     }
 

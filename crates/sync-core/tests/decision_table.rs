@@ -710,6 +710,35 @@ fn row23_tagged_event_adopts_its_activity() {
 }
 
 #[test]
+fn row23_adopted_difference_held_back_by_the_rules_flows_later() {
+    let mut s = settings();
+    s.outlook_to_crm.history_days = 30;
+    s.crm_to_outlook.history_days = 0;
+    let mut w = World::new(s);
+    let c = w.user_create_crm(crm_content("Kickoff", 1, 9));
+    w.sync();
+    let o = w.partner_of_crm(&c).unwrap().id.clone();
+    w.forget_status();
+    w.user_edit_outlook(&o, |x| x.subject = "kickoff".into());
+    w.user_edit_crm(&c, |x| x.when = content("", -10, 9).when); // later, outside CRM → Outlook
+    let p = w.sync();
+    assert_eq!(kinds(&p), vec![StepKind::Link]);
+    assert_eq!(
+        w.outlook[&o].content.when,
+        content("", 1, 9).when,
+        "held back"
+    );
+    w.settings.crm_to_outlook.history_days = 30;
+    w.sync();
+    assert_eq!(w.outlook[&o].content.when, content("", -10, 9).when);
+    assert_eq!(
+        w.outlook[&o].content.subject, "Kickoff",
+        "the later side won"
+    );
+    assert!(w.sync().steps.is_empty());
+}
+
+#[test]
 fn row24_exact_match_adopts_and_tags() {
     let mut w = World::new(settings());
     let o = w.user_create_outlook(content("Board  Meeting", 1, 9));
