@@ -573,7 +573,6 @@ impl<'a> Engine<'a> {
             let mut m: FastMap<&'a OutlookId, Vec<usize>> = FastMap::default();
             for (i, item) in items.iter().enumerate() {
                 if let Some(si) = &item.series
-                    && !item.cancelled
                     && !rows_by_o.contains(&item.id)
                 {
                     m.entry(&si.series_id).or_default().push(i);
@@ -598,11 +597,13 @@ impl<'a> Engine<'a> {
             ..row.clone()
         };
         let mut step = match c {
-            Some(c) => self
+            // A cancelled successor takes the pair over as it is; the next run treats the
+            // cancellation like any other (row 17).
+            Some(c) if !items[i].cancelled => self
                 .pair_step(&moved, self.o_cur(i), c.clone())
                 .unwrap_or_else(|| skip_step(None, None, Vec::new())),
             // The activity is not listed: only move the link, and let a later read compare content.
-            None => {
+            _ => {
                 let mut step = tag_step(&moved, Some(&items[i].version));
                 if let RowChange::Upsert { row, .. } = &mut step.row {
                     row.series = items[i].series.clone();
@@ -655,9 +656,13 @@ impl<'a> Engine<'a> {
         }
         let survivor_side = deleted.other();
         if survivor.listed && self.change_of(row, survivor_side, &survivor).is_changed() {
-            if deleted == Side::Outlook && self.o_idx.contains_key(&row.outlook_id) {
-                // A cancelled event is still in the calendar: copying the edited activity back would show
-                // the meeting twice. The edit stays in the CRM, the pair is frozen.
+            if deleted == Side::Outlook
+                && (self.o_idx.contains_key(&row.outlook_id) || row.series.is_some())
+            {
+                // A cancelled event is still in the calendar, and a vanished occurrence may have been
+                // replaced where we cannot see it (a series edited as a whole moves its occurrences):
+                // copying the edited activity back as an event of its own could show the meeting
+                // twice. The edit stays in the CRM, the pair is frozen.
                 let mut step = self.detach(row, deleted, Vec::new());
                 step.conflicts.push(Conflict::EditBeatDelete { deleted });
                 return Some(step);
