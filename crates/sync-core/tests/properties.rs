@@ -70,8 +70,6 @@ enum Op {
         count: i64,
         subject: usize,
     },
-    /// The whole series moved to another hour: Graph replaces every occurrence with a new id.
-    MoveSeries(Index, i64),
     Sync(Vec<u8>),
     /// Forced removal and re-pairing: the status table is lost.
     ForgetStatus,
@@ -113,7 +111,6 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::NextDay),
         1 => (day(), 8i64..12, 2i64..4, 0..SUBJECTS.len())
             .prop_map(|(day, hour, count, subject)| Op::CreateSeries { day, hour, count, subject }),
-        1 => (any::<Index>(), 8i64..12).prop_map(|(i, h)| Op::MoveSeries(i, h)),
     ]
 }
 
@@ -381,13 +378,7 @@ fn run_checked(w: &mut World, seed: &[u8]) -> Result<Plan, TestCaseError> {
 }
 
 fn play(w: &mut World, ops: &[Op]) -> Result<(), TestCaseError> {
-    // A series moved around a forced removal is a known limit (DECISIONS.md): such histories are not
-    // generated.
-    let moves = ops.iter().any(|o| matches!(o, Op::MoveSeries(..)));
     for op in ops {
-        if moves && matches!(op, Op::ForgetStatus) {
-            continue;
-        }
         match op {
             Op::CreateOutlook {
                 day,
@@ -457,53 +448,6 @@ fn play(w: &mut World, ops: &[Op]) -> Result<(), TestCaseError> {
                             series_id: series.clone(),
                             original_start: start,
                         });
-                }
-            }
-            Op::MoveSeries(i, hour) => {
-                // Only series whose occurrences are all linked: a series edited while the status table
-                // is gone cannot be related to its old activities (see "Known limits").
-                let mut ids: Vec<OutlookId> = w
-                    .outlook
-                    .values()
-                    .filter_map(|o| o.series.as_ref().map(|s| s.series_id.clone()))
-                    .collect();
-                ids.dedup();
-                ids.retain(|series| {
-                    w.outlook
-                        .values()
-                        .filter(|o| o.series.as_ref().is_some_and(|s| &s.series_id == series))
-                        .all(|o| w.row_for_outlook(&o.id).is_some())
-                });
-                if !ids.is_empty() {
-                    let series = ids[i.index(ids.len())].clone();
-                    let old: Vec<sync_core::OutlookItem> = w
-                        .outlook
-                        .values()
-                        .filter(|o| o.series.as_ref().is_some_and(|s| s.series_id == series))
-                        .cloned()
-                        .collect();
-                    for o in old {
-                        w.user_delete_outlook(&o.id);
-                        let si = o.series.expect("occurrence");
-                        let day = si.original_start.date_naive();
-                        let start = day.and_hms_opt(*hour as u32, 0, 0).expect("hour").and_utc();
-                        let mut c = o.content.clone();
-                        c.when = sync_core::When::Timed {
-                            start,
-                            end: start + chrono::Duration::hours(1),
-                        };
-                        let id = w.user_create_outlook(c);
-                        // A cancelled occurrence stays cancelled.
-                        w.outlook.get_mut(&id).expect("created").cancelled = o.cancelled;
-                        // A new occurrence of the same series; its lineage is the old one's.
-                        let lineage = w.lineage_o[&o.id];
-                        w.lineage_o.insert(id.clone(), lineage);
-                        w.outlook.get_mut(&id).expect("created").series =
-                            Some(sync_core::SeriesInstance {
-                                series_id: series.clone(),
-                                original_start: start,
-                            });
-                    }
                 }
             }
             Op::Sync(seed) => {
