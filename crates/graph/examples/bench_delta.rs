@@ -66,8 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "Delta round over {n} events in a 90-day window (Graph simulator, HTTP on localhost)\n"
     );
-    println!("| page size | round | items | requests | response bytes | time (ms) |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!(
+        "| page size | round | items | requests | 429s | peak in flight | response bytes | time (ms) |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for page_size in [100u32, 1000] {
         let mut cfg = GraphConfig::new(format!("{}/v1.0", running.base_url));
         cfg.page_size = page_size;
@@ -84,9 +86,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let ms = t.elapsed().as_millis();
                 let s = sim.stats(EMAIL);
                 println!(
-                    "| {page_size} | {label} | {} | {} | {} | {ms} |",
+                    "| {page_size} | {label} | {} | {} | {} | {} | {} | {ms} |",
                     r.items.len(),
                     s.requests,
+                    s.throttled_concurrency + s.throttled_rate,
+                    s.peak_in_flight,
                     s.bytes_out
                 );
                 Ok(r.delta_link)

@@ -111,6 +111,11 @@ impl Change {
 struct Merge {
     o_patch: Patch,
     c_patch: Patch,
+    /// Last synced values of fields whose edit on that side may not flow yet (outside the window, type
+    /// not in the edit/delete set). The row keeps them, so the edit is still an edit next run and flows
+    /// once the rules allow it, e.g. when the calendar day moves the entry back into the window.
+    o_pending: Patch,
+    c_pending: Patch,
     conflicts: Vec<Conflict>,
     reasons: Vec<SkipReason>,
 }
@@ -398,7 +403,7 @@ impl<'a> Engine<'a> {
             // Missing from a windowed listing is never a deletion: the pair just is not synced now. An
             // event that never got its link property gets it now, wherever it is, so that re-pairing
             // finds it.
-            (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row)),
+            (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row, None)),
             (_, State::Unlisted) => None,
             (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
@@ -548,20 +553,50 @@ impl<'a> Engine<'a> {
             reasons: Vec::new(),
             row: RowChange::Remove { key: row.key() },
             outlook_fallback: None,
+            unverified: Vec::new(),
         })
     }
 
     /// Both sides are here: three-way merge against the row.
     fn pair_step(&self, row: &'a StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
         let before = row.projection;
+        let needs_tag = if o.listed {
+            o.crm_link != Some(&row.crm_id)
+        } else {
+            !row.outlook_tagged
+        };
         let mut proj = match self.projection(Some(before), o.content, c.content) {
             Ok(p) => p,
             Err(reason) => {
-                return Some(skip_step(
-                    Some(row.outlook_id.clone()),
-                    Some(row.crm_id.clone()),
-                    vec![reason],
-                ));
+                // Frozen, but the link property is identity, not content: it is still written, or a
+                // re-pairing could copy the activity into the calendar a second time.
+                let mut step = if needs_tag {
+                    tag_step(row, o.version)
+                } else if o.listed && !row.outlook_tagged {
+                    // The event shows the link after all (a tagging write whose answer was lost).
+                    let mut r = row.clone();
+                    r.outlook_tagged = true;
+                    Step {
+                        kind: StepKind::Refresh,
+                        row: RowChange::Upsert {
+                            replaces: Some(row.key()),
+                            row: r,
+                        },
+                        ..skip_step(
+                            Some(row.outlook_id.clone()),
+                            Some(row.crm_id.clone()),
+                            Vec::new(),
+                        )
+                    }
+                } else {
+                    skip_step(
+                        Some(row.outlook_id.clone()),
+                        Some(row.crm_id.clone()),
+                        Vec::new(),
+                    )
+                };
+                step.reasons.push(reason);
+                return Some(step);
             }
         };
         // Leaving a busy block pushes the original's content; wait until the original is actually read.
@@ -575,11 +610,6 @@ impl<'a> Engine<'a> {
         }
         let o_change = self.change_of(row, Side::Outlook, &o);
         let c_change = self.change_of(row, Side::Crm, &c);
-        let needs_tag = if o.listed {
-            o.crm_link != Some(&row.crm_id)
-        } else {
-            !row.outlook_tagged
-        };
         if matches!((&o_change, &c_change), (Change::Same, Change::Same))
             && proj == before
             && !needs_tag
@@ -594,6 +624,7 @@ impl<'a> Engine<'a> {
             &c,
             o_change.fields(),
             c_change.fields(),
+            Some((&row.outlook.content, &row.crm.content)),
             false,
             Some(before),
             proj,
@@ -630,6 +661,14 @@ impl<'a> Engine<'a> {
         } else {
             StepKind::Skip
         };
+        let unverified: Vec<Side> = writes
+            .iter()
+            .map(Write::target)
+            .filter(|side| match side {
+                Side::Outlook => !o.listed,
+                Side::Crm => !c.listed,
+            })
+            .collect();
         Some(Step {
             kind,
             outlook_id: Some(row.outlook_id.clone()),
@@ -646,6 +685,7 @@ impl<'a> Engine<'a> {
                 }
             },
             outlook_fallback: None,
+            unverified,
         })
     }
 
@@ -685,25 +725,24 @@ impl<'a> Engine<'a> {
         // Known tagged if we tag it now, if the listed event shows the link, or (for an event a changes
         // listing did not mention) if it was known before.
         let outlook_tagged = tag || o.crm_link == Some(&crm_id) || (!o.listed && was_tagged);
-        let o_new = m.o_patch.apply(o.content);
-        let c_new = m.c_patch.apply(c.content);
+        let o_new = m.o_pending.apply(&m.o_patch.apply(o.content));
+        let c_new = m.c_pending.apply(&m.c_patch.apply(c.content));
+        // A side with a pending edit forgets its version, so the next run compares content again.
+        let o_version = (!o_written && m.o_pending.is_empty())
+            .then(|| o.version.map(str::to_owned))
+            .flatten();
+        let c_version = (!c_written && m.c_pending.is_empty())
+            .then(|| c.version.map(str::to_owned))
+            .flatten();
         let row = StatusRow {
             crm_id,
             outlook_id,
             outlook: SideState::of_normalized(
-                if o_written {
-                    None
-                } else {
-                    o.version.map(str::to_owned)
-                },
+                o_version,
                 redact_if(proj.private_side() == Some(Side::Outlook), o_new),
             ),
             crm: SideState::of_normalized(
-                if c_written {
-                    None
-                } else {
-                    c.version.map(str::to_owned)
-                },
+                c_version,
                 redact_if(proj.private_side() == Some(Side::Crm), c_new),
             ),
             projection: proj,
@@ -729,6 +768,7 @@ impl<'a> Engine<'a> {
         c: &Cur<'_>,
         o_changed: &[Field],
         c_changed: &[Field],
+        bases: Option<(&Content, &Content)>,
         adoption: bool,
         before: Option<Projection>,
         proj: Projection,
@@ -738,6 +778,8 @@ impl<'a> Engine<'a> {
         let mut m = Merge {
             o_patch: Patch::default(),
             c_patch: Patch::default(),
+            o_pending: Patch::default(),
+            c_pending: Patch::default(),
             conflicts: Vec::new(),
             reasons: Vec::new(),
         };
@@ -802,7 +844,12 @@ impl<'a> Engine<'a> {
             };
             match source {
                 Side::Outlook => match o2c {
-                    Err(r) => push_reason(&mut m.reasons, r),
+                    Err(r) => {
+                        push_reason(&mut m.reasons, r);
+                        if let Some((o_base, _)) = bases {
+                            m.o_pending.set_from(f, o_base);
+                        }
+                    }
                     Ok(()) => {
                         // An entry with no type (none chosen, no default) cannot clear the CRM's type.
                         if !(f == Field::ActivityType && o_crm.activity_type.is_none()) {
@@ -811,7 +858,12 @@ impl<'a> Engine<'a> {
                     }
                 },
                 Side::Crm => match c2o {
-                    Err(r) => push_reason(&mut m.reasons, r),
+                    Err(r) => {
+                        push_reason(&mut m.reasons, r);
+                        if let Some((_, c_base)) = bases {
+                            m.c_pending.set_from(f, c_base);
+                        }
+                    }
                     Ok(()) => m.o_patch.set_from(f, c.content),
                 },
             }
@@ -961,10 +1013,17 @@ impl<'a> Engine<'a> {
             Ok(p) => p,
             Err(r) => return skip_step(Some(o_item.id.clone()), Some(c_item.id.clone()), vec![r]),
         };
+        // One of our blocks whose original is no longer private: adopt it as a pair leaving busy-block
+        // mode, so the original's content replaces the block now rather than on the next run.
+        let (before, proj) = match proj {
+            Projection::BusyBlockInOutlook if !c.content.private => (Some(proj), Projection::Full),
+            Projection::BusyBlockInCrm if !o.content.private => (Some(proj), Projection::Full),
+            p => (None, p),
+        };
         let pair_type = c.content.activity_type.as_deref();
         let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
         let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
-        let m = self.merge(&o, &c, &[], &[], true, None, proj, &o2c, &c2o);
+        let m = self.merge(&o, &c, &[], &[], None, true, before, proj, &o2c, &c2o);
         let tag = o.crm_link != Some(&c_item.id);
         let (writes, row) = self.pair_writes(
             c_item.id.clone(),
@@ -994,6 +1053,7 @@ impl<'a> Engine<'a> {
                 },
             },
             outlook_fallback: None,
+            unverified: Vec::new(),
         }
     }
 
@@ -1076,6 +1136,7 @@ impl<'a> Engine<'a> {
                 Some(item.version.clone()),
                 redact_if(busy, o.clone()),
             )),
+            unverified: Vec::new(),
         }
     }
 
@@ -1136,6 +1197,7 @@ impl<'a> Engine<'a> {
                 },
             },
             outlook_fallback: None,
+            unverified: Vec::new(),
         }
     }
 }
@@ -1198,6 +1260,7 @@ fn skip_step(
         reasons,
         row: RowChange::Keep,
         outlook_fallback: None,
+        unverified: Vec::new(),
     }
 }
 
@@ -1211,11 +1274,12 @@ fn unlink_step(row: &StatusRow, conflicts: Vec<Conflict>) -> Step {
         reasons: Vec::new(),
         row: RowChange::Remove { key: row.key() },
         outlook_fallback: None,
+        unverified: Vec::new(),
     }
 }
 
 /// Writes our link property to an event we cannot see in the listing.
-fn tag_step(row: &StatusRow) -> Step {
+fn tag_step(row: &StatusRow, if_version: Option<&str>) -> Step {
     let mut new_row = row.clone();
     new_row.outlook_tagged = true;
     // The write moves the change key; leaving the version unknown makes the next run compare content.
@@ -1226,7 +1290,7 @@ fn tag_step(row: &StatusRow) -> Step {
         crm_id: Some(row.crm_id.clone()),
         writes: vec![Write::UpdateOutlook {
             id: row.outlook_id.clone(),
-            if_version: None,
+            if_version: if_version.map(str::to_owned),
             patch: Patch::default(),
             crm_link: Some(CrmLink::Id(row.crm_id.clone())),
         }],
@@ -1237,6 +1301,7 @@ fn tag_step(row: &StatusRow) -> Step {
             row: new_row,
         },
         outlook_fallback: None,
+        unverified: vec![Side::Outlook],
     }
 }
 
@@ -1256,6 +1321,7 @@ fn detach_step(row: &StatusRow, gone: Side, reasons: Vec<SkipReason>) -> Step {
             },
         },
         outlook_fallback: None,
+        unverified: Vec::new(),
     }
 }
 

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{CrmId, OutlookId};
+use crate::model::{CrmId, OutlookId, Side};
 use crate::plan::{RowChange, Step, Write};
 
 /// What became of one write.
@@ -86,12 +86,16 @@ impl Step {
                     return Ok(RowChange::Keep);
                 }
                 (Write::UpdateCrm { .. }, WriteOutcome::Updated { version }) => {
-                    if let RowChange::Upsert { row, .. } = &mut row {
+                    if let RowChange::Upsert { row, .. } = &mut row
+                        && !self.unverified.contains(&Side::Crm)
+                    {
                         row.crm.version = version.clone();
                     }
                 }
                 (Write::UpdateOutlook { .. }, WriteOutcome::Updated { version }) => {
-                    if let RowChange::Upsert { row, .. } = &mut row {
+                    if let RowChange::Upsert { row, .. } = &mut row
+                        && !self.unverified.contains(&Side::Outlook)
+                    {
                         row.outlook.version = version.clone();
                     }
                 }

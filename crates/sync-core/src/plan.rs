@@ -21,8 +21,10 @@ pub enum ListingMode {
     /// entry missing from it is unchanged, and its last synced content stands in for it.
     ///
     /// Unlinked entries are only matched against what is listed, so use [`ListingMode::Full`] on the first
-    /// run, after re-pairing, after a lost delta state (410) and after a settings change; that is what keeps
-    /// adoption from creating duplicates.
+    /// run, after re-pairing, after a lost delta state (410), when the window moved (a new day) and after
+    /// a settings change; that is what keeps adoption from creating duplicates. A delta also never
+    /// reports an entry again by itself, so add every entry of a step that did not complete in the
+    /// previous run (fetched by id), or it would wait for its next edit.
     Changes,
 }
 
@@ -300,6 +302,11 @@ pub struct Step {
     /// The Outlook side's state if the tagging write of a create step fails (the create itself stands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) outlook_fallback: Option<crate::status::SideState>,
+    /// Sides this step writes without having read them in this run (a changes listing did not mention
+    /// them, or they are outside the window). The version such a write returns is not stored: the row's
+    /// content for that side may be stale, and only a content comparison on a later read can tell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) unverified: Vec<Side>,
 }
 
 /// The result of [`crate::plan`].

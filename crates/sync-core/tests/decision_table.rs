@@ -81,10 +81,17 @@ fn row02_outlook_edit_of_type_outside_edit_set_is_not_propagated() {
         }]
     );
     assert_eq!(w.crm[&c].content.subject, "Kickoff");
-    assert!(
-        w.sync().steps.is_empty(),
-        "the dropped edit is not re-reported"
-    );
+    // The edit stays pending and is reported again, until the rules let it through.
+    let p = w.sync();
+    assert!(p.is_quiet());
+    assert!(matches!(
+        p.steps[0].reasons[..],
+        [SkipReason::EditNotAllowed { .. }]
+    ));
+    w.settings.outlook_to_crm.edit_delete_types = TypeSet::All;
+    w.sync();
+    assert_eq!(w.crm[&c].content.subject, "Changed");
+    assert!(w.sync().steps.is_empty());
 }
 
 #[test]
@@ -106,6 +113,11 @@ fn row02_outlook_edit_outside_window_is_not_propagated() {
         }]
     );
     assert_eq!(w.crm[&c].content.location, "");
+    // Moved into the window, the entry syncs again, with the edit made while it was outside.
+    w.user_edit_outlook(&o, |x| x.when = content("", 1, 9).when);
+    w.sync();
+    assert_eq!(w.crm[&c].content.location, "Elsewhere");
+    assert_eq!(w.crm[&c].content.when, content("", 1, 9).when);
 }
 
 #[test]

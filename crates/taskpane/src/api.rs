@@ -137,13 +137,22 @@ async fn identity_token() -> ApiResult<String> {
     decode::<DemoIdentityToken>(status, &text).map(|t| t.identity_token)
 }
 
-/// Our session, created or renewed as needed.
+/// Our session, created or renewed as needed: still valid → as is; about to expire → refreshed with
+/// `POST /api/session/refresh`; otherwise (or when refresh fails) a new one from an identity token.
 pub async fn session(force_new: bool) -> ApiResult<Session> {
-    if !force_new
-        && let Some(s) = current_session()
-        && (s.expires_at.timestamp_millis() as f64) - now_ms() > 60_000.0
-    {
-        return Ok(s);
+    if !force_new && let Some(s) = current_session() {
+        let left_ms = (s.expires_at.timestamp_millis() as f64) - now_ms();
+        if left_ms > 60_000.0 {
+            return Ok(s);
+        }
+        if left_ms > 0.0
+            && let Ok((200, text)) =
+                raw("POST", routes::SESSION_REFRESH, None, Some(&s.token)).await
+            && let Ok(fresh) = decode::<Session>(200, &text)
+        {
+            SESSION.with(|cur| *cur.borrow_mut() = Some(fresh.clone()));
+            return Ok(fresh);
+        }
     }
     let identity_token = identity_token().await?;
     let body = serde_json::to_string(&CreateSession { identity_token }).unwrap_or_default();
@@ -155,13 +164,22 @@ pub async fn session(force_new: bool) -> ApiResult<Session> {
 
 async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
     let s = session(false).await?;
-    let (status, text) = raw(method, path, body.clone(), Some(&s.token)).await?;
+    let (mut status, mut text) = raw(method, path, body.clone(), Some(&s.token)).await?;
     if status == 401 {
         let s = session(true).await?;
-        let (status, text) = raw(method, path, body, Some(&s.token)).await?;
-        return decode(status, &text);
+        (status, text) = raw(method, path, body, Some(&s.token)).await?;
     }
-    decode(status, &text)
+    let result = decode(status, &text);
+    // Unexpected server failures are reported (the server drops them unless the user allowed error reports).
+    if status >= 500
+        && path != routes::ERROR_REPORTS
+        && let Err(e) = &result
+        && matches!(e.code, ErrorCode::Internal | ErrorCode::Unknown)
+    {
+        let (path, err) = (path.to_owned(), e.clone());
+        wasm_bindgen_futures::spawn_local(async move { report_error(&path, &err).await });
+    }
+    result
 }
 
 fn json<B: Serialize>(b: &B) -> Option<String> {

@@ -179,8 +179,8 @@ impl JobQueue {
         Ok(created)
     }
 
-    /// Deletes the pairing's jobs (unpair). A run in progress finds its lease lost when it reports back.
-    /// Deleting the pairing itself also deletes them (`ON DELETE CASCADE`).
+    /// Deletes the pairing's jobs (unpair). A run in progress finds its lease lost at its next heartbeat
+    /// and is stopped. Deleting the pairing itself also deletes them (`ON DELETE CASCADE`).
     pub async fn remove_jobs(&self, pairing_id: Uuid) -> Result<u64, QueueError> {
         Ok(sqlx::query("DELETE FROM jobs WHERE pairing_id = $1")
             .bind(pairing_id)

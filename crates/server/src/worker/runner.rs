@@ -28,7 +28,10 @@ use crate::{
 ///
 /// A run may be cancelled at any await point — when its lease cannot be kept, or at the end of a
 /// graceful shutdown — so it must be safe to stop anywhere and to run again (the sync's idempotency
-/// rules guarantee that). It must not hold secrets in its error messages: they are stored and shown.
+/// rules guarantee that). Cancellation only happens at await points, so a run must not block its thread.
+/// It must not hold secrets in its error messages: they are stored and shown.
+///
+/// Exclusivity is per (pairing, kind): the two directions of one pairing may run at the same time.
 pub trait JobHandler: Send + Sync + 'static {
     fn run(&self, job: &ClaimedJob) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
 }

@@ -158,9 +158,18 @@ impl GraphSim {
         ok
     }
 
-    /// Delivers a notification collection; returns the receiver's status (0 = unreachable).
+    /// Delivers a notification collection; returns the receiver's status (0 = unreachable or
+    /// slower than the 3 s Graph allows).
     async fn post_notification(&self, url: &str, body: Value, email: Option<String>) -> u16 {
-        let status = match self.inner.http.post(url).json(&body).send().await {
+        let sent = self
+            .inner
+            .http
+            .post(url)
+            .json(&body)
+            .timeout(std::time::Duration::from_secs(3))
+            .send()
+            .await;
+        let status = match sent {
             Ok(r) => r.status().as_u16(),
             Err(_) => 0,
         };

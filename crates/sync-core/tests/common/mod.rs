@@ -42,6 +42,21 @@ pub struct World {
     pub plans: Vec<Plan>,
     /// Create steps whose outcome was lost: the runner's create intents, resolved before the next run.
     pending: Vec<Step>,
+    /// List changes only (Graph delta, CRM `updated_at` watermark) while the listing window stays put,
+    /// like the steady-state runner; a moved window or a lost status table means a full listing.
+    pub delta: bool,
+    delta_state: Option<DeltaState>,
+    /// Entries of steps that did not complete: a delta will not report them again, so the runner
+    /// fetches them by id for the next run.
+    retry_o: Vec<OutlookId>,
+    retry_c: Vec<CrmId>,
+}
+
+/// What the runner's delta tokens remember: the window of the round and the versions it has reported.
+struct DeltaState {
+    window: sync_core::Window,
+    seen_o: HashMap<OutlookId, String>,
+    seen_c: HashMap<CrmId, String>,
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -75,6 +90,10 @@ impl World {
             c_keys: HashMap::new(),
             plans: Vec::new(),
             pending: Vec::new(),
+            delta: false,
+            delta_state: None,
+            retry_o: Vec::new(),
+            retry_c: Vec::new(),
         }
     }
 
@@ -214,6 +233,69 @@ impl World {
         }
     }
 
+    /// The input of the next run: [`World::input`], or in delta mode only what changed since the last
+    /// run. An entry that left the window is reported too (Graph says `@removed`, the GET finds it).
+    pub fn next_input(&mut self) -> SyncInput {
+        let mut input = self.input();
+        let window = Windows::compute(&self.settings, self.now).listing();
+        let all_o: HashMap<OutlookId, String> = input
+            .outlook
+            .items
+            .iter()
+            .map(|i| (i.id.clone(), i.version.clone()))
+            .collect();
+        let all_c: HashMap<CrmId, String> = input
+            .crm
+            .items
+            .iter()
+            .map(|i| (i.id.clone(), i.version.clone()))
+            .collect();
+        if self.delta
+            && let Some(state) = &self.delta_state
+            && state.window == window
+        {
+            input.outlook.mode = sync_core::ListingMode::Changes;
+            input.crm.mode = sync_core::ListingMode::Changes;
+            input.outlook.items.retain(|i| {
+                state.seen_o.get(&i.id) != Some(&i.version) || self.retry_o.contains(&i.id)
+            });
+            input.crm.items.retain(|i| {
+                state.seen_c.get(&i.id) != Some(&i.version) || self.retry_c.contains(&i.id)
+            });
+            // Entries that left the window, and entries of failed steps, fetched by id.
+            for id in state.seen_o.keys().chain(&self.retry_o) {
+                if !all_o.contains_key(id)
+                    && !input.outlook.items.iter().any(|i| &i.id == id)
+                    && let Some(item) = self.outlook.get(id)
+                {
+                    input.outlook.items.push(item.clone());
+                }
+            }
+            for id in state.seen_c.keys().chain(&self.retry_c) {
+                if !all_c.contains_key(id)
+                    && !input.crm.items.iter().any(|i| &i.id == id)
+                    && let Some(item) = self.crm.get(id)
+                {
+                    input.crm.items.push(item.clone());
+                }
+            }
+        }
+        self.retry_o.clear();
+        self.retry_c.clear();
+        self.delta_state = Some(DeltaState {
+            window,
+            seen_o: all_o,
+            seen_c: all_c,
+        });
+        input
+    }
+
+    /// Forced removal: the status table and the runner's delta state are gone.
+    pub fn forget_status(&mut self) {
+        self.rows.clear();
+        self.delta_state = None;
+    }
+
     pub fn plan(&self) -> Result<Plan, PlanError> {
         plan(&self.input())
     }
@@ -225,7 +307,7 @@ impl World {
 
     pub fn sync_with(&mut self, mut fault: impl FnMut(&Write) -> Fault) -> Result<Plan, PlanError> {
         self.begin_run();
-        let plan = self.plan()?;
+        let plan = plan(&self.next_input())?;
         self.apply(&plan, &mut fault);
         self.plans.push(plan.clone());
         Ok(plan)
@@ -285,6 +367,14 @@ impl World {
                 && matches!(outcomes.first(), Some(WriteOutcome::Failed));
             if create_lost {
                 self.pending.push(step.clone());
+            }
+            let completed = outcomes.len() == step.writes.len()
+                && outcomes
+                    .iter()
+                    .all(|o| !matches!(o, WriteOutcome::Failed | WriteOutcome::NotFound));
+            if !completed {
+                self.retry_o.extend(step.outlook_id.iter().cloned());
+                self.retry_c.extend(step.crm_id.iter().cloned());
             }
             let change = step.fold(&outcomes).expect("fold");
             self.store(change);
