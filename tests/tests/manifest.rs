@@ -52,6 +52,20 @@ fn served_manifest_validates_with_a_real_public_url() {
     assert!(served.contains("https://crm-addin.example.com/index.html?view=preferences"));
     let (code, stderr) = xmllint("served", &served);
     assert_eq!(code, 0, "served manifest does not validate:\n{stderr}");
+
+    // With the server's Microsoft app registration for Office SSO filled in too.
+    let client_id = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c";
+    let served = api_types::manifest::render_with_client_id(
+        &manifest(),
+        "https://crm-addin.example.com",
+        client_id,
+    );
+    assert!(!served.contains(api_types::manifest::PLACEHOLDER_CLIENT_ID));
+    assert!(served.contains(&format!(
+        "<Resource>api://crm-addin.example.com/{client_id}</Resource>"
+    )));
+    let (code, stderr) = xmllint("served", &served);
+    assert_eq!(code, 0, "served manifest does not validate:\n{stderr}");
 }
 
 #[test]

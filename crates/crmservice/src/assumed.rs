@@ -122,10 +122,12 @@ pub const CONTACT_MOBILE: &str = "mobile";
 pub const CONTACT_TITLE: &str = "title";
 
 /// Leads are searched by these fields.
-pub const LEAD_SEARCH_FIELDS: &[&str] = &["first_name", "last_name", "company"];
+pub const LEAD_COMPANY: &str = "company";
+pub const LEAD_SEARCH_FIELDS: &[&str] = &["first_name", "last_name", LEAD_COMPANY];
 
 /// Potentials have a `name`, an `account_id` and a `status` picklist; "open" potentials are those whose
 /// status is one of these values (or empty).
+pub const POTENTIAL_STATUS: &str = "status";
 pub const POTENTIAL_OPEN_STATUSES: &[&str] = &["Avoin", "Open"];
 
 /// Projects: `name` and `account_id` are assumed.
@@ -135,7 +137,20 @@ pub const PROJECT_NAME: &str = "name";
 
 /// Email fields: `subject`, `body`, `from`, `to`, `sent_at` and `message_id` (the internet message id,
 /// used to deduplicate "Save to CRM").
-pub const EMAIL_FIELDS: &[&str] = &["subject", "body", "from", "to", "sent_at", "message_id"];
+pub const EMAIL_SUBJECT: &str = "subject";
+pub const EMAIL_BODY: &str = "body";
+pub const EMAIL_FROM: &str = "from";
+pub const EMAIL_TO: &str = "to";
+pub const EMAIL_SENT_AT: &str = "sent_at";
+pub const EMAIL_MESSAGE_ID: &str = "message_id";
+pub const EMAIL_FIELDS: &[&str] = &[
+    EMAIL_SUBJECT,
+    EMAIL_BODY,
+    EMAIL_FROM,
+    EMAIL_TO,
+    EMAIL_SENT_AT,
+    EMAIL_MESSAGE_ID,
+];
 
 /// Files are uploaded as the raw request body to `POST /{module}/{id}/files`, with the file's
 /// `Content-Type` and `Content-Disposition: attachment; filename="…"`.

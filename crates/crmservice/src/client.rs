@@ -257,6 +257,7 @@ impl CrmClient {
                 token: RwLock::new(token),
                 credentials: Some((username.to_owned(), password)),
                 relogin: Mutex::new(()),
+                skipped_fields: std::sync::RwLock::new(Vec::new()),
             }),
         })
     }
@@ -270,6 +271,7 @@ impl CrmClient {
                 token: RwLock::new(token.into()),
                 credentials: None,
                 relogin: Mutex::new(()),
+                skipped_fields: std::sync::RwLock::new(Vec::new()),
             }),
         }
     }
@@ -467,6 +469,9 @@ struct SessionState {
     credentials: Option<(String, Secret)>,
     /// Serialises re-logins so concurrent calls that all see 401 log in once.
     relogin: Mutex<()>,
+    /// Activity fields this CRM does not have; left out of writes (see
+    /// [`Session::skip_activity_fields`]).
+    skipped_fields: std::sync::RwLock<Vec<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -500,7 +505,43 @@ impl Session {
 
     /// A session on the same token that forgets the credentials ("remember me" off).
     pub async fn without_credentials(&self) -> Session {
-        self.client.resume(self.token().await)
+        let s = self.client.resume(self.token().await);
+        s.skip_activity_fields(self.skipped_activity_fields());
+        s
+    }
+
+    /// Leaves these (assumed, optional) activity fields out of every create and update, because this
+    /// CRM does not have them and would refuse the write. [`Session::check_activity_schema`] sets this
+    /// from the schema; a stored pairing can restore it without asking again.
+    pub fn skip_activity_fields<S: Into<String>>(&self, fields: impl IntoIterator<Item = S>) {
+        *self
+            .state
+            .skipped_fields
+            .write()
+            .expect("lock never poisoned") = fields.into_iter().map(Into::into).collect();
+    }
+
+    /// The fields set by [`Session::skip_activity_fields`].
+    pub fn skipped_activity_fields(&self) -> Vec<String> {
+        self.state
+            .skipped_fields
+            .read()
+            .expect("lock never poisoned")
+            .clone()
+    }
+
+    /// Removes skipped fields from a JSON:API write body.
+    pub(crate) fn strip_skipped(&self, mut body: Value) -> Value {
+        let skipped = self.skipped_activity_fields();
+        if let Some(attrs) = body
+            .pointer_mut("/data/attributes")
+            .and_then(Value::as_object_mut)
+        {
+            for f in &skipped {
+                attrs.remove(f);
+            }
+        }
+        body
     }
 
     /// Runs a request with the policy of this crate: GETs are retried on transient failures with

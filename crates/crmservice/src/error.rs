@@ -9,6 +9,9 @@
 //! with `Retry-After`; 5xx → [`Error::Server`]; other 4xx → [`Error::Rejected`]. Transport failures
 //! split into [`Error::Unreachable`] (DNS, refused, TLS: nothing was sent), [`Error::Timeout`] and
 //! [`Error::Interrupted`] (the request may have been processed: see [`Error::outcome_unknown`]).
+//! Refusals made before sending are [`Error::InvalidAddress`], [`Error::InvalidFilter`],
+//! [`Error::FileTooLarge`] and [`Error::Unsupported`]; an answer that is not what the API documents is
+//! [`Error::Protocol`].
 
 use std::fmt;
 use std::time::Duration;
@@ -101,6 +104,9 @@ pub enum Error {
 
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
+
+    #[error("this CRM does not support it: {0}")]
+    Unsupported(String),
 
     #[error("the file is {size} bytes; the CRM accepts at most {max}")]
     FileTooLarge { size: usize, max: usize },

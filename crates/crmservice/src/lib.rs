@@ -11,6 +11,8 @@
 //! * Sync support: incremental change listing ([`Session::activity_changes`]), id listing and
 //!   existence checks for deletions ([`Session::activity_ids`], [`Session::activity_exists`]),
 //!   idempotent creates ([`Session::create_activity_once`]).
+//! * Pairing: [`Session::check_activity_schema`] reports assumed fields this CRM lacks and its custom
+//!   `cf_` fields, and makes the session leave the missing fields out of writes.
 //! * [`assumed`] holds every guessed fact about the API in one place.
 //!
 //! Policy: GETs are retried on transient failures with backoff that honours `Retry-After`; writes are

@@ -526,7 +526,7 @@ impl Resource for Lead {
         Ok(Lead {
             first_name: r.str("first_name"),
             last_name: r.str("last_name"),
-            company: r.str("company"),
+            company: r.str(assumed::LEAD_COMPANY),
             email: r.str("email"),
             id: r.id,
         })
@@ -555,7 +555,7 @@ impl Resource for Potential {
         Ok(Potential {
             name: r.str("name").unwrap_or_default(),
             account_id: r.id_attr("account_id"),
-            status: r.str("status"),
+            status: r.str(assumed::POTENTIAL_STATUS),
             id: r.id,
         })
     }
@@ -579,12 +579,12 @@ impl Resource for Email {
     const MODULE: &'static str = "emails";
     fn from_raw(r: RawResource, tz: Tz) -> Result<Self, Error> {
         Ok(Email {
-            subject: r.str("subject"),
-            body: r.str("body"),
-            from: r.str("from"),
-            to: r.str("to"),
-            sent_at: r.time("sent_at")?.map(|t| t.to_utc(tz)),
-            message_id: r.str("message_id"),
+            subject: r.str(assumed::EMAIL_SUBJECT),
+            body: r.str(assumed::EMAIL_BODY),
+            from: r.str(assumed::EMAIL_FROM),
+            to: r.str(assumed::EMAIL_TO),
+            sent_at: r.time(assumed::EMAIL_SENT_AT)?.map(|t| t.to_utc(tz)),
+            message_id: r.str(assumed::EMAIL_MESSAGE_ID),
             account_id: r.id_attr("account_id"),
             contact_id: r.id_attr("contact_id"),
             id: r.id,
@@ -609,13 +609,13 @@ pub struct NewEmail {
 impl NewEmail {
     pub(crate) fn to_body(&self, tz: Tz) -> Value {
         let mut a = Map::new();
-        a.insert("subject".into(), json!(self.subject));
-        a.insert("body".into(), json!(self.body));
-        a.insert("from".into(), json!(self.from));
-        a.insert("to".into(), json!(self.to));
-        a.insert("message_id".into(), json!(self.message_id));
+        a.insert(assumed::EMAIL_SUBJECT.into(), json!(self.subject));
+        a.insert(assumed::EMAIL_BODY.into(), json!(self.body));
+        a.insert(assumed::EMAIL_FROM.into(), json!(self.from));
+        a.insert(assumed::EMAIL_TO.into(), json!(self.to));
+        a.insert(assumed::EMAIL_MESSAGE_ID.into(), json!(self.message_id));
         if let Some(t) = self.sent_at {
-            a.insert("sent_at".into(), json!(local_string(t, tz)));
+            a.insert(assumed::EMAIL_SENT_AT.into(), json!(local_string(t, tz)));
         }
         if let Some(x) = &self.account_id {
             a.insert("account_id".into(), json!(x));

@@ -93,9 +93,11 @@ impl Session {
 
     /// Pairing-time check of the `activities` schema against the fields and relations this client
     /// relies on ([`assumed::ACTIVITY_FIELDS`], [`assumed::ACTIVITY_RELATIONS`]), listing custom fields.
+    /// Missing fields are also left out of this session's writes from now on
+    /// ([`Session::skip_activity_fields`]), so a CRM without e.g. `location` still accepts creates.
     pub async fn check_activity_schema(&self) -> Result<SchemaReport> {
         let s = self.schema("activities").await?;
-        Ok(SchemaReport {
+        let report = SchemaReport {
             missing_fields: assumed::ACTIVITY_FIELDS
                 .iter()
                 .filter(|f| !s.has_field(f))
@@ -107,7 +109,9 @@ impl Session {
                 .map(|r| (*r).to_owned())
                 .collect(),
             custom_fields: s.custom_fields().into_iter().cloned().collect(),
-        })
+        };
+        self.skip_activity_fields(report.missing_fields.iter().cloned());
+        Ok(report)
     }
 
     // ----- activities -----
@@ -147,7 +151,7 @@ impl Session {
 
     async fn post_activity(&self, new: &NewActivity, key: Option<&str>) -> Result<Activity> {
         let marker = key.map(assumed::marker);
-        let body = new.to_body(self.tz(), marker.as_deref());
+        let body = self.strip_skipped(new.to_body(self.tz(), marker.as_deref()));
         let v = self
             .call(ApiRequest::with_body(Method::POST, "activities", body))
             .await?
@@ -171,6 +175,16 @@ impl Session {
 
     /// The activity created with marker `key`, if any (the lowest id if the marker was copied).
     pub async fn find_activity_by_marker(&self, key: &str) -> Result<Option<Activity>> {
+        if self
+            .skipped_activity_fields()
+            .iter()
+            .any(|f| f == assumed::MARKER_FIELD)
+        {
+            return Err(Error::Unsupported(format!(
+                "activities have no {} field to carry the create marker",
+                assumed::MARKER_FIELD
+            )));
+        }
         let q = ListQuery::new()
             .filter(Filter::contains(
                 assumed::MARKER_FIELD,
@@ -194,7 +208,7 @@ impl Session {
         let req = ApiRequest::with_body(
             Method::PATCH,
             format!("activities/{id}"),
-            patch.to_body(id, self.tz()),
+            self.strip_skipped(patch.to_body(id, self.tz())),
         )
         .record("activities", id);
         let v = self.call(req).await?.json()?;
@@ -498,9 +512,12 @@ impl Session {
         check_id("accounts", account_id)?;
         let by_account = || Filter::eq("account_id", account_id);
         let open = Filter::or([
-            Filter::any_of("status", assumed::POTENTIAL_OPEN_STATUSES.iter().copied()),
-            Filter::is_null("status"),
-            Filter::eq("status", ""),
+            Filter::any_of(
+                assumed::POTENTIAL_STATUS,
+                assumed::POTENTIAL_OPEN_STATUSES.iter().copied(),
+            ),
+            Filter::is_null(assumed::POTENTIAL_STATUS),
+            Filter::eq(assumed::POTENTIAL_STATUS, ""),
         ]);
         let (contacts, potentials, projects) = futures::try_join!(
             self.search::<Contact>(by_account(), "last_name", 100),
@@ -547,7 +564,7 @@ impl Session {
             return Err(Error::InvalidFilter("empty message id".into()));
         }
         let q = ListQuery::new()
-            .filter(Filter::eq("message_id", message_id))
+            .filter(Filter::eq(assumed::EMAIL_MESSAGE_ID, message_id))
             .sort_asc("id")
             .page_size(1);
         let page = self.list_page("emails", &q, 1).await?;

@@ -1022,3 +1022,98 @@ async fn pages_report_totals_and_typed_lists_read_any_module() {
     let users: Vec<crmservice::User> = s.list(&ListQuery::new()).try_collect().await.unwrap();
     assert!(users.iter().any(|u| u.email == "demo@esimerkki.fi"));
 }
+
+#[tokio::test]
+async fn a_server_that_answers_html_is_a_protocol_error_not_a_crash() {
+    // A captive portal or a web site at the typed address answers 200 with HTML.
+    let html = || async {
+        (
+            [("content-type", "text/html")],
+            "<html><body>Kirjaudu</body></html>",
+        )
+    };
+    let router = axum::Router::new()
+        .route("/api/v1/auth", axum::routing::post(html))
+        .route("/api/v1/", axum::routing::get(html));
+    let running = sim::serve(router, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let c = CrmClient::with_config(
+        CrmAddress::parse(&running.base_url).unwrap(),
+        "k",
+        Env::config(),
+    )
+    .unwrap();
+    let e = c.login("demo", "demo").await.unwrap_err();
+    assert!(matches!(e, Error::Protocol(_)), "{e:?}");
+    let e = c.check_api_key().await.unwrap_err();
+    assert!(matches!(e, Error::Protocol(_)), "{e:?}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_calls_with_an_expired_token_log_in_only_once() {
+    let env = Env::start().await;
+    let s = env.session().await;
+    env.sim.expire_tokens();
+    env.sim.reset_request_counts();
+    let calls = (0..6).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.current_user().await })
+    });
+    for r in futures::future::join_all(calls).await {
+        assert!(r.unwrap().is_ok());
+    }
+    assert_eq!(env.sim.request_count("POST /api/v1/auth"), 1);
+}
+
+#[tokio::test]
+async fn writes_leave_out_fields_the_crm_lacks_after_the_schema_check() {
+    let env = Env::start().await;
+    let c = env.company();
+    env.sim.hide_field(c, "activities", "location").unwrap();
+    env.sim.hide_field(c, "activities", "all_day").unwrap();
+    let s = env.session().await;
+    let mut n = new_call("Soitto ilman paikkaa");
+    n.location = Some("Teams".into());
+    // Unadapted, the CRM refuses the unknown field.
+    let e = s.create_activity(&n).await.unwrap_err();
+    assert!(matches!(e, Error::Rejected { status: 400, .. }), "{e:?}");
+
+    let report = s.check_activity_schema().await.unwrap();
+    assert_eq!(report.missing_fields, vec!["location", "all_day"]);
+    assert_eq!(s.skipped_activity_fields(), vec!["location", "all_day"]);
+    let a = s.create_activity(&n).await.unwrap();
+    assert_eq!(a.location, None);
+    let patch = ActivityPatch {
+        location: Some(Some("Toimisto".into())),
+        subject: Some("Päivitetty".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.update_activity(&a.id, &patch).await.unwrap().subject,
+        "Päivitetty"
+    );
+    // A session without credentials keeps the adaptation.
+    let plain = s.without_credentials().await;
+    assert_eq!(plain.skipped_activity_fields(), vec!["location", "all_day"]);
+}
+
+#[tokio::test]
+async fn idempotent_create_is_refused_clearly_when_the_crm_has_no_description() {
+    let env = Env::start().await;
+    env.sim
+        .hide_field(env.company(), "activities", "description")
+        .unwrap();
+    let s = env.session().await;
+    s.check_activity_schema().await.unwrap();
+    let before = env.sim.count(env.company(), "activities");
+    let e = s
+        .create_activity_once(&new_call("x"), "intent-1")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+    assert_eq!(env.sim.count(env.company(), "activities"), before);
+    // A plain create still works.
+    assert!(s.create_activity(&new_call("x")).await.is_ok());
+}

@@ -267,6 +267,25 @@ impl MailboxClient {
         .await
     }
 
+    /// Like [`MailboxClient::find_events_by_activity_id`], limited to one calendar
+    /// (`/me/calendars/{id}/events`), which is unambiguous about non-default calendars.
+    pub async fn find_calendar_events_by_activity_id(
+        &self,
+        calendar_id: &str,
+        activity_id: &str,
+    ) -> Result<Vec<Event>, GraphError> {
+        let filter = format!(
+            "singleValueExtendedProperties/Any(ep: ep/id eq '{CRM_ACTIVITY_ID_PROP}' and ep/value eq '{}')",
+            odata_quote(activity_id)
+        );
+        self.collect_pages(
+            Req::get(format!("/me/calendars/{calendar_id}/events"))
+                .query("$filter", filter)
+                .query("$expand", expand_ours()),
+        )
+        .await
+    }
+
     /// Instances (occurrences and exceptions included) in a window carrying our activity id —
     /// for activities mapped to single occurrences, which `/me/events` does not list.
     pub async fn find_in_view_by_activity_id(

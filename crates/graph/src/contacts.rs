@@ -63,15 +63,23 @@ impl MailboxClient {
         let body = serde_json::json!({ "displayName": name });
         // Not repeated blindly after a transport error: a lost answer is found by the lookup above
         // on the caller's next attempt.
-        let f: ContactFolder = self
-            .send_json(&Req::with_body(
-                Method::POST,
-                "/me/contactFolders",
-                body,
-                false,
-            ))
-            .await?;
-        Ok(f.id)
+        let req = Req::with_body(Method::POST, "/me/contactFolders", body, false);
+        match self.send_json::<ContactFolder>(&req).await {
+            Ok(f) => Ok(f.id),
+            // Created meanwhile (by another worker): use that one.
+            Err(GraphError::BadRequest { status: 409, .. }) => {
+                let found: Vec<ContactFolder> = self
+                    .collect_pages(
+                        Req::get("/me/contactFolders")
+                            .query("$filter", format!("displayName eq '{}'", q(name))),
+                    )
+                    .await?;
+                found.into_iter().next().map(|f| f.id).ok_or_else(|| {
+                    GraphError::Decode("folder reported as existing but not listed".into())
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Contacts in `folder_id` carrying our CRM contact id.

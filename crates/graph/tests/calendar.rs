@@ -227,7 +227,7 @@ async fn find_events_by_activity_id_finds_only_ours() {
     assert_eq!(found[0].subject.as_deref(), Some("2"));
     assert_eq!(found[0].crm_activity_id(), Some("act-2"));
     assert!(
-        h.mb.find_events_by_activity_id("it's-missing")
+        h.mb.find_calendar_events_by_activity_id(&h.calendar_id, "it's-missing")
             .await
             .unwrap()
             .is_empty()
@@ -604,5 +604,29 @@ async fn occurrence_marked_as_its_own_activity_is_found_in_the_view_but_not_in_e
             .unwrap()
             .is_empty()
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn calendar_scoped_search_by_activity_id_ignores_other_calendars() {
+    let h = Harness::start().await;
+    let cals = h.mb.list_calendars().await.unwrap();
+    let other = cals.iter().find(|c| c.name == "Asiakastapaamiset").unwrap();
+    let w = new_event("Toinen").with_crm_marks("act-x", None);
+    h.mb.create_event(&other.id, &w, &graph::transaction_id(&["o"]))
+        .await
+        .unwrap();
+    assert!(
+        h.mb.find_calendar_events_by_activity_id(&h.calendar_id, "act-x")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found =
+        h.mb.find_calendar_events_by_activity_id(&other.id, "act-x")
+            .await
+            .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].crm_activity_id(), Some("act-x"));
     h.stop().await;
 }

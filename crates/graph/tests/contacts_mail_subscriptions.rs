@@ -152,17 +152,21 @@ async fn mail_folder_delta_reports_new_and_removed_messages() {
 /// A webhook receiver like the server's: echoes validation tokens, queues notifications.
 async fn receiver(
     echo: bool,
+    fail_notify: bool,
 ) -> (
     sim::Running,
     mpsc::UnboundedReceiver<ChangeNotificationCollection>,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handler = move |RawQuery(q): RawQuery, body: axum::body::Bytes| {
+    let handler = move |uri: axum::http::Uri, RawQuery(q): RawQuery, body: axum::body::Bytes| {
         let tx = tx.clone();
         async move {
             if let Some(token) = q.as_deref().and_then(graph::validation_token_from_query) {
                 let token = if echo { token } else { "nope".into() };
                 return (StatusCode::OK, [("content-type", "text/plain")], token).into_response();
+            }
+            if fail_notify && uri.path() == "/notify" {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             let n: ChangeNotificationCollection = serde_json::from_slice(&body).unwrap();
             tx.send(n).unwrap();
@@ -192,7 +196,7 @@ async fn next(
 #[tokio::test]
 async fn subscription_handshake_notifications_with_client_state_renew_and_delete() {
     let h = Harness::start().await;
-    let (rcv, mut rx) = receiver(true).await;
+    let (rcv, mut rx) = receiver(true, false).await;
     let url = format!("{}/notify", rcv.base_url);
     let lc = format!("{}/lifecycle", rcv.base_url);
     let sub =
@@ -274,7 +278,7 @@ async fn subscription_handshake_notifications_with_client_state_renew_and_delete
 #[tokio::test]
 async fn subscription_is_refused_when_the_endpoint_does_not_echo_the_validation_token() {
     let h = Harness::start().await;
-    let (rcv, _rx) = receiver(false).await;
+    let (rcv, _rx) = receiver(false, false).await;
     let url = format!("{}/notify", rcv.base_url);
     let r =
         h.mb.create_subscription(&NewSubscription::calendar_events(
@@ -290,6 +294,92 @@ async fn subscription_is_refused_when_the_endpoint_does_not_echo_the_validation_
         "{r:?}"
     );
     assert!(h.sim.subscriptions().is_empty());
+    rcv.stop().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn crm_folder_created_concurrently_elsewhere_is_adopted_after_409() {
+    let h = Harness::start().await;
+    h.sim.add_fault(sim::graph::Fault {
+        method: Some("POST".into()),
+        route: "/v1.0/me/contactFolders".into(),
+        mailbox: None,
+        kind: sim::graph::FaultKind::Latency { ms: 300 },
+        times: Some(1),
+    });
+    let mb = h.mb.clone();
+    let ensure = tokio::spawn(async move { mb.ensure_contact_folder("CRM").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let other = h.sim.create_contact_folder(EMAIL, "CRM").unwrap();
+    assert_eq!(ensure.await.unwrap().unwrap(), other);
+    assert_eq!(
+        h.sim.contact_folders(EMAIL).len(),
+        2,
+        "default Contacts + one CRM"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn undeliverable_notifications_end_in_a_missed_lifecycle_event_and_pausing_stops_them() {
+    let h = Harness::start().await;
+    let (rcv, mut rx) = receiver(true, true).await;
+    let sub =
+        h.mb.create_subscription(&NewSubscription::calendar_events(
+            &h.calendar_id,
+            &format!("{}/notify", rcv.base_url),
+            Some(&format!("{}/lifecycle", rcv.base_url)),
+            "tila",
+            Utc::now() + chrono::Duration::hours(1),
+        ))
+        .await
+        .unwrap();
+    h.sim
+        .create_event(
+            EMAIL,
+            None,
+            event_body("A", "2026-03-02T10:00:00", "2026-03-02T11:00:00"),
+        )
+        .unwrap();
+    let n = next(&mut rx).await;
+    assert_eq!(n.value[0].subscription_id, sub.id);
+    assert_eq!(n.value[0].lifecycle_event, Some(LifecycleEvent::Missed));
+    assert!(n.value[0].client_state_matches("tila"));
+    rcv.stop().await;
+
+    let (rcv, mut rx) = receiver(true, false).await;
+    h.mb.create_subscription(&NewSubscription::calendar_events(
+        &h.calendar_id,
+        &format!("{}/notify", rcv.base_url),
+        None,
+        "tila",
+        Utc::now() + chrono::Duration::hours(1),
+    ))
+    .await
+    .unwrap();
+    h.sim.set_notifications_paused(true);
+    h.sim
+        .create_event(
+            EMAIL,
+            None,
+            event_body("B", "2026-03-03T10:00:00", "2026-03-03T11:00:00"),
+        )
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.try_recv().is_err(), "paused: nothing delivered");
+    h.sim.set_notifications_paused(false);
+    h.sim
+        .create_event(
+            EMAIL,
+            None,
+            event_body("C", "2026-03-04T10:00:00", "2026-03-04T11:00:00"),
+        )
+        .unwrap();
+    assert_eq!(
+        next(&mut rx).await.value[0].change_type.as_deref(),
+        Some("created")
+    );
     rcv.stop().await;
     h.stop().await;
 }

@@ -832,3 +832,43 @@ async fn every_new_company_has_the_standard_picklists() {
     );
     assert_eq!(bad.unwrap_err().field.as_deref(), Some("activity_type"));
 }
+
+#[tokio::test]
+async fn sort_puts_nulls_first_ascending_and_breaks_ties_by_id() {
+    let env = start().await;
+    let c = env.sim.create_company("Lajittelu Oy");
+    for (name, phone) in [
+        ("B", Some("2")),
+        ("A", None),
+        ("C", Some("1")),
+        ("D", Some("2")),
+    ] {
+        env.sim
+            .insert(
+                c.company_id,
+                "accounts",
+                json!({"name": name, "phone": phone}),
+            )
+            .unwrap();
+    }
+    let names = |v: Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["attributes"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let asc = env
+        .get_json(&c.api_key, "/api/v1/accounts?sort=phone")
+        .await;
+    assert_eq!(names(asc), ["A", "C", "B", "D"]);
+    let desc = env
+        .get_json(&c.api_key, "/api/v1/accounts?sort=-phone,-name")
+        .await;
+    assert_eq!(names(desc), ["D", "B", "C", "A"]);
+    let by_id = env.get_json(&c.api_key, "/api/v1/accounts?sort=id").await;
+    assert_eq!(names(by_id), ["B", "A", "C", "D"]);
+    let by_id_desc = env.get_json(&c.api_key, "/api/v1/accounts?sort=-id").await;
+    assert_eq!(names(by_id_desc), ["D", "C", "A", "B"]);
+}

@@ -636,5 +636,42 @@ async fn admin_http_endpoints_seed_edit_inspect_and_inject_faults() {
         .unwrap();
     assert!(r.status().is_success());
     assert!(t.sim.events(EMAIL).is_empty());
+    let f: Value = http
+        .post(a(&format!("/mailboxes/{EMAIL}/contactFolders")))
+        .json(&json!({"name": "CRM"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(f["id"].as_str().is_some());
+    let again = http
+        .post(a(&format!("/mailboxes/{EMAIL}/contactFolders")))
+        .json(&json!({"name": "CRM"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    http.post(a("/recording"))
+        .json(&json!({"on": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.get("/v1.0/me/contactFolders").await.0, 200);
+    let ex: Value = http
+        .get(a("/exchanges"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ex.as_array().unwrap().len(), 1);
+    assert_eq!(ex[0]["route"], "/v1.0/me/contactFolders");
+    assert_eq!(
+        ex[0]["response_body"]["value"][0]["displayName"], "CRM",
+        "the default Contacts folder is not listed"
+    );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }

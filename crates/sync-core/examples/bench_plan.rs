@@ -206,6 +206,14 @@ fn input(
     }
 }
 
+/// CPU time this thread has used (Linux), so figures mean something on a machine shared with other jobs;
+/// `None` elsewhere.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -222,26 +230,38 @@ fn main() {
         ("mixed (edits, conflicts, deletions, new entries)", mixed(n)),
         ("re-pair after forced removal (no status rows)", repair(n)),
     ];
-    println!("| scenario | entries per side | steps | writes | median plan time | min | max |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| scenario | entries per side | steps | writes | median plan time (wall) | min | max | median CPU time |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, input) in &scenarios {
         if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
             continue;
         }
         let mut times = Vec::with_capacity(runs);
+        let mut cpu = Vec::with_capacity(runs);
         let mut last = None;
         for _ in 0..runs {
+            let c = thread_cpu();
             let t = Instant::now();
             let p = plan(input).expect("plan");
             times.push(t.elapsed());
+            if let (Some(a), Some(b)) = (c, thread_cpu()) {
+                cpu.push(b.saturating_sub(a));
+            }
             last = Some(p);
         }
         let p = last.expect("at least one run");
         let c = p.counts();
         let min = *times.iter().min().expect("runs");
         let max = *times.iter().max().expect("runs");
+        let cpu = if cpu.is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.2} ms", median(cpu).as_secs_f64() * 1e3)
+        };
         println!(
-            "| {name} | {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            "| {name} | {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {cpu} |",
             input.outlook.items.len().max(input.crm.items.len()),
             p.steps.len(),
             c.writes,

@@ -23,9 +23,8 @@ use crate::time::Windows;
 /// Plans one run. Pure: the same input always gives the same plan.
 pub fn plan(input: &SyncInput) -> Result<Plan, PlanError> {
     input.settings.validate()?;
-    check_input(input)?;
     let prepared = Prepared::new(input);
-    let mut engine = Engine::new(input, &prepared);
+    let mut engine = Engine::new(input, &prepared)?;
     let steps = engine.run();
     let plan = Plan {
         now: input.now,
@@ -127,15 +126,19 @@ struct Engine<'a> {
     /// The default activity type, normalised like every other value.
     default_type: Option<String>,
     w: Windows,
-    o_idx: HashMap<&'a OutlookId, usize>,
-    c_idx: HashMap<&'a CrmId, usize>,
-    o_deleted: HashSet<&'a OutlookId>,
-    c_deleted: HashSet<&'a CrmId>,
-    rows_by_o: HashSet<&'a OutlookId>,
-    rows_by_c: HashSet<&'a CrmId>,
+    o_idx: FastMap<&'a OutlookId, usize>,
+    c_idx: FastMap<&'a CrmId, usize>,
+    o_deleted: FastSet<&'a OutlookId>,
+    c_deleted: FastSet<&'a CrmId>,
+    rows_by_o: FastSet<&'a OutlookId>,
+    rows_by_c: FastSet<&'a CrmId>,
     /// Entries whose row this plan removes because their edit beat the partner's deletion; they are
     /// planned again as new, with the old partner id salting their idempotency key.
     released_o: HashMap<usize, String>,
+    /// Unlinked occurrences taken over by a pair whose occurrence vanished (see `relink_occurrence`).
+    relinked_o: FastSet<usize>,
+    /// Unlinked occurrences by series id, built on first use.
+    occurrences: Option<FastMap<&'a OutlookId, Vec<usize>>>,
     released_c: HashMap<usize, String>,
 }
 
@@ -143,8 +146,8 @@ fn index_unique<'a, T, Id: std::hash::Hash + Eq + ToString>(
     items: &'a [T],
     id: impl Fn(&'a T) -> &'a Id,
     side: Side,
-) -> Result<HashMap<&'a Id, usize>, PlanError> {
-    let mut m = HashMap::with_capacity(items.len());
+) -> Result<FastMap<&'a Id, usize>, PlanError> {
+    let mut m = FastMap::with_capacity_and_hasher(items.len(), Default::default());
     for (i, it) in items.iter().enumerate() {
         if m.insert(id(it), i).is_some() {
             return Err(PlanError::DuplicateItem {
@@ -156,9 +159,48 @@ fn index_unique<'a, T, Id: std::hash::Hash + Eq + ToString>(
     Ok(m)
 }
 
+/// FxHash (as in rustc): ids are short strings, and SipHash's protection against crafted collisions buys
+/// nothing for one user's own calendar while costing a good part of a steady-state run.
+#[derive(Clone, Copy, Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<Fx>>;
+
 impl<'a> Engine<'a> {
-    fn new(input: &'a SyncInput, p: &'a Prepared<'a>) -> Engine<'a> {
-        Engine {
+    fn new(input: &'a SyncInput, p: &'a Prepared<'a>) -> Result<Engine<'a>, PlanError> {
+        let mut rows_by_o = FastSet::with_capacity_and_hasher(input.rows.len(), Default::default());
+        let mut rows_by_c = FastSet::with_capacity_and_hasher(input.rows.len(), Default::default());
+        for r in &input.rows {
+            if !rows_by_o.insert(&r.outlook_id) {
+                return Err(PlanError::DuplicateRow {
+                    side: Side::Outlook,
+                    id: r.outlook_id.0.clone(),
+                });
+            }
+            if !rows_by_c.insert(&r.crm_id) {
+                return Err(PlanError::DuplicateRow {
+                    side: Side::Crm,
+                    id: r.crm_id.0.clone(),
+                });
+            }
+        }
+        Ok(Engine {
             input,
             p,
             s: &input.settings,
@@ -170,26 +212,20 @@ impl<'a> Engine<'a> {
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned),
             w: Windows::compute(&input.settings, input.now),
-            o_idx: HashMap::new(),
-            c_idx: HashMap::new(),
+            o_idx: index_unique(&input.outlook.items, |i| &i.id, Side::Outlook)?,
+            c_idx: index_unique(&input.crm.items, |i| &i.id, Side::Crm)?,
             o_deleted: input.outlook.confirmed_deleted.iter().collect(),
             c_deleted: input.crm.confirmed_deleted.iter().collect(),
-            rows_by_o: HashSet::new(),
-            rows_by_c: HashSet::new(),
+            rows_by_o,
+            rows_by_c,
             released_o: HashMap::new(),
             released_c: HashMap::new(),
-        }
+            relinked_o: FastSet::default(),
+            occurrences: None,
+        })
     }
 
     fn run(&mut self) -> Vec<Step> {
-        // Validation happened in `check_input`; indexing cannot fail here.
-        self.o_idx =
-            index_unique(&self.input.outlook.items, |i| &i.id, Side::Outlook).unwrap_or_default();
-        self.c_idx = index_unique(&self.input.crm.items, |i| &i.id, Side::Crm).unwrap_or_default();
-        for r in &self.input.rows {
-            self.rows_by_o.insert(&r.outlook_id);
-            self.rows_by_c.insert(&r.crm_id);
-        }
         let mut rows: Vec<&StatusRow> = self.input.rows.iter().collect();
         rows.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
         let mut steps = Vec::new();
@@ -392,9 +428,9 @@ impl<'a> Engine<'a> {
         }
         match (self.o_state(row), self.c_state(row)) {
             (State::Deleted, State::Deleted) => Some(unlink_step(row, Vec::new())),
-            (State::Deleted, State::Unlisted) => {
+            (State::Deleted, State::Unlisted) => self.relink_occurrence(row, None).or_else(|| {
                 Some(self.detach(row, Side::Outlook, vec![SkipReason::PartnerNotListed]))
-            }
+            }),
             (State::Unlisted, State::Deleted) => Some(detach_step(
                 row,
                 Side::Crm,
@@ -404,11 +440,51 @@ impl<'a> Engine<'a> {
             // event that never got its link property gets it now, wherever it is, so that re-pairing
             // finds it.
             (State::Unlisted, _) => (!row.outlook_tagged).then(|| tag_step(row, None)),
-            (_, State::Unlisted) => None,
-            (State::Deleted, State::Present(c)) => self.deleted_step(row, Side::Outlook, c),
+            (State::Present(o), State::Unlisted) => self.link_property_only(row, &o, Vec::new()),
+            (State::Deleted, State::Present(c)) => self
+                .relink_occurrence(row, Some(&c))
+                .or_else(|| self.deleted_step(row, Side::Outlook, c)),
             (State::Present(o), State::Deleted) => self.deleted_step(row, Side::Crm, o),
             (State::Present(o), State::Present(c)) => self.pair_step(row, o, c),
         }
+    }
+
+    /// For a pair that is otherwise left alone (frozen, or its partner not listed): make sure the event
+    /// carries our link property and the row knows it.
+    fn link_property_only(
+        &self,
+        row: &StatusRow,
+        o: &Cur<'_>,
+        reasons: Vec<SkipReason>,
+    ) -> Option<Step> {
+        let needs_tag = if o.listed {
+            o.crm_link != Some(&row.crm_id)
+        } else {
+            !row.outlook_tagged
+        };
+        let mut step = if needs_tag {
+            tag_step(row, o.version)
+        } else if o.listed && !row.outlook_tagged {
+            // The event shows the link after all (a tagging write whose answer was lost).
+            let mut r = row.clone();
+            r.outlook_tagged = true;
+            Step {
+                kind: StepKind::Refresh,
+                row: RowChange::Upsert {
+                    replaces: Some(row.key()),
+                    row: r,
+                },
+                ..skip_step(
+                    Some(row.outlook_id.clone()),
+                    Some(row.crm_id.clone()),
+                    Vec::new(),
+                )
+            }
+        } else {
+            return None;
+        };
+        step.reasons = reasons;
+        Some(step)
     }
 
     /// The steady-state shortcut: both sides listed with the versions the row holds, the event tagged and
@@ -478,6 +554,76 @@ impl<'a> Engine<'a> {
             }
         }
         step
+    }
+
+    /// An occurrence that vanished while its series still has an unlinked occurrence on the same original
+    /// day: editing a whole series gives its occurrences new ids, which is not a deletion. The pair moves
+    /// to the new occurrence and is merged as usual, instead of deleting the activity and creating it
+    /// again.
+    fn relink_occurrence(&mut self, row: &'a StatusRow, c: Option<&Cur<'a>>) -> Option<Step> {
+        let series = row.series.as_ref()?;
+        if self.o_idx.contains_key(&row.outlook_id) {
+            return None; // cancelled, not gone
+        }
+        let tz = self.s.user_tz;
+        let day = series.original_start.with_timezone(&tz).date_naive();
+        let items = &self.input.outlook.items;
+        let rows_by_o = &self.rows_by_o;
+        let occurrences = self.occurrences.get_or_insert_with(|| {
+            let mut m: FastMap<&'a OutlookId, Vec<usize>> = FastMap::default();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(si) = &item.series
+                    && !item.cancelled
+                    && !rows_by_o.contains(&item.id)
+                {
+                    m.entry(&si.series_id).or_default().push(i);
+                }
+            }
+            m
+        });
+        let i = occurrences
+            .get(&series.series_id)?
+            .iter()
+            .copied()
+            .find(|&i| {
+                !self.relinked_o.contains(&i)
+                    && items[i]
+                        .series
+                        .as_ref()
+                        .is_some_and(|si| si.original_start.with_timezone(&tz).date_naive() == day)
+            })?;
+        self.relinked_o.insert(i);
+        let moved = StatusRow {
+            outlook_id: items[i].id.clone(),
+            ..row.clone()
+        };
+        let mut step = match c {
+            Some(c) => self
+                .pair_step(&moved, self.o_cur(i), c.clone())
+                .unwrap_or_else(|| skip_step(None, None, Vec::new())),
+            // The activity is not listed: only move the link, and let a later read compare content.
+            None => {
+                let mut step = tag_step(&moved, Some(&items[i].version));
+                if let RowChange::Upsert { row, .. } = &mut step.row {
+                    row.series = items[i].series.clone();
+                }
+                step
+            }
+        };
+        let new_row = match std::mem::replace(&mut step.row, RowChange::Keep) {
+            RowChange::Upsert { row, .. } => row,
+            _ => moved,
+        };
+        step.row = RowChange::Upsert {
+            replaces: Some(row.key()),
+            row: new_row,
+        };
+        if step.writes.is_empty() {
+            step.kind = StepKind::Refresh;
+        }
+        step.outlook_id = Some(items[i].id.clone());
+        step.crm_id = Some(row.crm_id.clone());
+        Some(step)
     }
 
     /// One side is gone (confirmed), the other is here.
@@ -558,7 +704,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Both sides are here: three-way merge against the row.
-    fn pair_step(&self, row: &'a StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
+    fn pair_step(&self, row: &StatusRow, o: Cur<'a>, c: Cur<'a>) -> Option<Step> {
         let before = row.projection;
         let needs_tag = if o.listed {
             o.crm_link != Some(&row.crm_id)
@@ -570,33 +716,15 @@ impl<'a> Engine<'a> {
             Err(reason) => {
                 // Frozen, but the link property is identity, not content: it is still written, or a
                 // re-pairing could copy the activity into the calendar a second time.
-                let mut step = if needs_tag {
-                    tag_step(row, o.version)
-                } else if o.listed && !row.outlook_tagged {
-                    // The event shows the link after all (a tagging write whose answer was lost).
-                    let mut r = row.clone();
-                    r.outlook_tagged = true;
-                    Step {
-                        kind: StepKind::Refresh,
-                        row: RowChange::Upsert {
-                            replaces: Some(row.key()),
-                            row: r,
-                        },
-                        ..skip_step(
+                return self
+                    .link_property_only(row, &o, vec![reason.clone()])
+                    .or_else(|| {
+                        Some(skip_step(
                             Some(row.outlook_id.clone()),
                             Some(row.crm_id.clone()),
-                            Vec::new(),
-                        )
-                    }
-                } else {
-                    skip_step(
-                        Some(row.outlook_id.clone()),
-                        Some(row.crm_id.clone()),
-                        Vec::new(),
-                    )
-                };
-                step.reasons.push(reason);
-                return Some(step);
+                            vec![reason],
+                        ))
+                    });
             }
         };
         // Leaving a busy block pushes the original's content; wait until the original is actually read.
@@ -608,6 +736,22 @@ impl<'a> Engine<'a> {
         {
             proj = before;
         }
+        let pair_type = row.synced_type();
+        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
+        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
+        let mut held_back = None;
+        if let Some(original) = before.private_side()
+            && proj == Projection::Full
+            && let Err(r) = match original {
+                Side::Outlook => &o2c,
+                Side::Crm => &c2o,
+            }
+        {
+            // The original is no longer private, but its content may not flow yet: the block stays a
+            // block (and known as one) until it can be replaced.
+            proj = before;
+            held_back = Some(r.clone());
+        }
         let o_change = self.change_of(row, Side::Outlook, &o);
         let c_change = self.change_of(row, Side::Crm, &c);
         if matches!((&o_change, &c_change), (Change::Same, Change::Same))
@@ -616,10 +760,7 @@ impl<'a> Engine<'a> {
         {
             return None;
         }
-        let pair_type = row.synced_type();
-        let o2c = self.edit_gate(Direction::OutlookToCrm, pair_type, &o.content.when);
-        let c2o = self.edit_gate(Direction::CrmToOutlook, pair_type, &c.content.when);
-        let m = self.merge(
+        let mut m = self.merge(
             &o,
             &c,
             o_change.fields(),
@@ -631,7 +772,32 @@ impl<'a> Engine<'a> {
             &o2c,
             &c2o,
         );
+        // A re-typing that lands in this run decides the pair's type for the rest of the run too;
+        // otherwise an edit held back under the old type would only flow on the next run.
+        let new_type = match &m.c_patch.activity_type {
+            Some(t) => t.as_deref(),
+            None => c.content.activity_type.as_deref(),
+        };
+        if new_type != pair_type && held_back.is_none() {
+            let o2c = self.edit_gate(Direction::OutlookToCrm, new_type, &o.content.when);
+            let c2o = self.edit_gate(Direction::CrmToOutlook, new_type, &c.content.when);
+            m = self.merge(
+                &o,
+                &c,
+                o_change.fields(),
+                c_change.fields(),
+                Some((&row.outlook.content, &row.crm.content)),
+                false,
+                Some(before),
+                proj,
+                &o2c,
+                &c2o,
+            );
+        }
         let tag = needs_tag;
+        if let Some(r) = held_back {
+            push_reason(&mut m.reasons, &r);
+        }
         let series = self
             .o_idx
             .get(&row.outlook_id)
@@ -665,8 +831,8 @@ impl<'a> Engine<'a> {
             .iter()
             .map(Write::target)
             .filter(|side| match side {
-                Side::Outlook => !o.listed,
-                Side::Crm => !c.listed,
+                Side::Outlook => !o.listed || !m.o_pending.is_empty(),
+                Side::Crm => !c.listed || !m.c_pending.is_empty(),
             })
             .collect();
         Some(Step {
@@ -690,7 +856,10 @@ impl<'a> Engine<'a> {
     }
 
     /// The writes for a pair after a merge, and the row expected once they succeed.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the pieces of one pair decision; a struct for them would only be built here"
+    )]
     fn pair_writes(
         &self,
         crm_id: CrmId,
@@ -761,7 +930,10 @@ impl<'a> Engine<'a> {
 
     /// Field-level three-way merge. `adoption` = there is no base: every differing field counts as
     /// changed on both sides and the later side wins, without recording a conflict.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "both sides, their change sets and bases, the projection and both gates are the merge"
+    )]
     fn merge(
         &self,
         o: &Cur<'_>,
@@ -846,9 +1018,10 @@ impl<'a> Engine<'a> {
                 Side::Outlook => match o2c {
                     Err(r) => {
                         push_reason(&mut m.reasons, r);
-                        if let Some((o_base, _)) = bases {
-                            m.o_pending.set_from(f, o_base);
-                        }
+                        // Without a base (adoption) the pair counts as synced at the other side's value,
+                        // so the difference is still this side's edit next time.
+                        m.o_pending
+                            .set_from(f, bases.map(|(o_base, _)| o_base).unwrap_or(c.content));
                     }
                     Ok(()) => {
                         // An entry with no type (none chosen, no default) cannot clear the CRM's type.
@@ -860,9 +1033,8 @@ impl<'a> Engine<'a> {
                 Side::Crm => match c2o {
                     Err(r) => {
                         push_reason(&mut m.reasons, r);
-                        if let Some((_, c_base)) = bases {
-                            m.c_pending.set_from(f, c_base);
-                        }
+                        m.c_pending
+                            .set_from(f, bases.map(|(_, c_base)| c_base).unwrap_or(&o_crm));
                     }
                     Ok(()) => m.o_patch.set_from(f, c.content),
                 },
@@ -878,7 +1050,8 @@ impl<'a> Engine<'a> {
         let c_items = &self.input.crm.items;
         let mut o_pool: Vec<usize> = (0..o_items.len())
             .filter(|&i| {
-                !self.rows_by_o.contains(&o_items[i].id) || self.released_o.contains_key(&i)
+                (!self.rows_by_o.contains(&o_items[i].id) || self.released_o.contains_key(&i))
+                    && !self.relinked_o.contains(&i)
             })
             .collect();
         o_pool.sort_by(|&a, &b| o_items[a].id.cmp(&o_items[b].id));
@@ -888,7 +1061,7 @@ impl<'a> Engine<'a> {
             })
             .collect();
         c_pool.sort_by(|&a, &b| c_items[a].id.cmp(&c_items[b].id));
-        let c_pool_idx: HashMap<&CrmId, usize> =
+        let c_pool_idx: FastMap<&CrmId, usize> =
             c_pool.iter().map(|&i| (&c_items[i].id, i)).collect();
         let mut c_taken = vec![false; c_items.len()];
         let mut c_private = vec![false; c_items.len()];
@@ -958,7 +1131,7 @@ impl<'a> Engine<'a> {
         }
 
         // 2. Adopt by exact (start, end, subject); busy blocks match their private original by time.
-        let mut by_key: HashMap<(When, String), Vec<usize>> = HashMap::new();
+        let mut by_key: FastMap<(When, String), Vec<usize>> = FastMap::default();
         for &j in &c_pool {
             if c_taken[j] {
                 continue;
@@ -1038,6 +1211,14 @@ impl<'a> Engine<'a> {
             self.input.now,
             false,
         );
+        let unverified: Vec<Side> = writes
+            .iter()
+            .map(Write::target)
+            .filter(|side| match side {
+                Side::Outlook => !m.o_pending.is_empty(),
+                Side::Crm => !m.c_pending.is_empty(),
+            })
+            .collect();
         Step {
             kind: StepKind::Link,
             outlook_id: Some(o_item.id.clone()),
@@ -1053,7 +1234,7 @@ impl<'a> Engine<'a> {
                 },
             },
             outlook_fallback: None,
-            unverified: Vec::new(),
+            unverified,
         }
     }
 
@@ -1325,28 +1506,6 @@ fn detach_step(row: &StatusRow, gone: Side, reasons: Vec<SkipReason>) -> Step {
     }
 }
 
-fn check_input(input: &SyncInput) -> Result<(), PlanError> {
-    index_unique(&input.outlook.items, |i| &i.id, Side::Outlook)?;
-    index_unique(&input.crm.items, |i| &i.id, Side::Crm)?;
-    let mut o = HashSet::new();
-    let mut c = HashSet::new();
-    for r in &input.rows {
-        if !o.insert(&r.outlook_id) {
-            return Err(PlanError::DuplicateRow {
-                side: Side::Outlook,
-                id: r.outlook_id.0.clone(),
-            });
-        }
-        if !c.insert(&r.crm_id) {
-            return Err(PlanError::DuplicateRow {
-                side: Side::Crm,
-                id: r.crm_id.0.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
 fn check_guards(input: &SyncInput, plan: &Plan) -> Result<(), Guard> {
     let safety = &input.settings.safety;
     let active: Vec<&StatusRow> = input.rows.iter().filter(|r| r.detached.is_none()).collect();
@@ -1385,4 +1544,173 @@ fn check_guards(input: &SyncInput, plan: &Plan) -> Result<(), Guard> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::plan::Listing;
+
+    fn content(subject: &str, private: bool) -> Content {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+        let mut c = Content::timed(subject, t, t + chrono::Duration::hours(1));
+        c.private = private;
+        c
+    }
+
+    fn input(mode: PrivateMode) -> SyncInput {
+        SyncInput {
+            now: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+            settings: Settings {
+                private_mode: mode,
+                ..Settings::default()
+            },
+            outlook: Listing::full(Vec::new()),
+            crm: Listing::full(Vec::new()),
+            rows: Vec::new(),
+            allow_mass_delete: false,
+        }
+    }
+
+    fn projection(
+        mode: PrivateMode,
+        before: Option<Projection>,
+        o: &Content,
+        c: &Content,
+    ) -> Result<Projection, SkipReason> {
+        let i = input(mode);
+        let p = Prepared::new(&i);
+        Engine::new(&i, &p)
+            .expect("engine")
+            .projection(before, o, c)
+    }
+
+    #[test]
+    fn our_block_is_never_taken_for_a_private_original() {
+        let block = content("Varattu", true);
+        let original = content("Dentist", false);
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &block,
+                &original
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn a_private_original_makes_the_other_side_a_block() {
+        let original = content("Dentist", true);
+        let copy = content("Dentist", false);
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &original,
+                &copy
+            ),
+            Ok(Projection::BusyBlockInCrm)
+        );
+        assert_eq!(
+            projection(
+                PrivateMode::BusyBlock,
+                Some(Projection::Full),
+                &copy,
+                &original
+            ),
+            Ok(Projection::BusyBlockInOutlook)
+        );
+    }
+
+    #[test]
+    fn skip_mode_freezes_any_pair_with_a_private_side() {
+        assert_eq!(
+            projection(
+                PrivateMode::Skip,
+                Some(Projection::Full),
+                &content("a", false),
+                &content("a", true)
+            ),
+            Err(SkipReason::PrivateEntry)
+        );
+        assert_eq!(
+            projection(
+                PrivateMode::Skip,
+                None,
+                &content("a", false),
+                &content("a", false)
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn full_mode_ignores_privacy() {
+        assert_eq!(
+            projection(
+                PrivateMode::Full,
+                Some(Projection::BusyBlockInCrm),
+                &content("a", true),
+                &content("b", true)
+            ),
+            Ok(Projection::Full)
+        );
+    }
+
+    #[test]
+    fn redaction_keeps_time_type_status_and_privacy_only() {
+        let mut c = content("Dentist", true);
+        c.body = "root canal".into();
+        c.location = "Clinic".into();
+        c.attendees.insert("dr@example.com".into());
+        c.status = Some("Suunniteltu".into());
+        let r = redact(&c);
+        assert_eq!(r.subject, "");
+        assert_eq!(r.body, "");
+        assert_eq!(r.location, "");
+        assert!(r.attendees.is_empty());
+        assert_eq!((r.when, r.status, r.private), (c.when, c.status, true));
+    }
+
+    #[test]
+    fn idempotency_key_is_stable_and_salted() {
+        let a = idempotency_key("crm-activity", "42", "");
+        assert_eq!(a, idempotency_key("crm-activity", "42", ""));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, idempotency_key("crm-activity", "43", ""));
+        assert_ne!(a, idempotency_key("crm-activity", "42", "o7"));
+        assert_ne!(a, idempotency_key("outlook-event", "42", ""));
+    }
+
+    #[test]
+    fn is_block_requires_the_whole_neutral_shape() {
+        assert!(is_block(&content("Busy", true)));
+        let mut c = content("Busy", true);
+        c.body = "x".into();
+        assert!(!is_block(&c));
+        assert!(!is_block(&content("Lunch", true)));
+    }
+
+    #[test]
+    fn duplicate_ids_in_a_listing_are_rejected() {
+        let item = crate::model::CrmItem {
+            id: CrmId("1".into()),
+            version: "u".into(),
+            modified: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+            content: content("a", false),
+        };
+        let mut i = input(PrivateMode::Full);
+        i.crm = Listing::full(vec![item.clone(), item]);
+        assert!(matches!(
+            plan(&i),
+            Err(PlanError::DuplicateItem {
+                side: Side::Crm,
+                ..
+            })
+        ));
+    }
 }

@@ -148,12 +148,16 @@ impl Content {
             activity_type: normalize_opt(&self.activity_type),
             status: normalize_opt(&self.status),
             private: self.private,
-            attendees: self
-                .attendees
-                .iter()
-                .map(|a| a.trim().to_lowercase())
-                .filter(|a| !a.is_empty())
-                .collect(),
+            attendees: if self.attendees.iter().all(|a| is_normal_address(a)) {
+                // Usually already normal; rebuilding the set would only allocate.
+                self.attendees.clone()
+            } else {
+                self.attendees
+                    .iter()
+                    .map(|a| a.trim().to_lowercase())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            },
         }
     }
 }
@@ -165,7 +169,15 @@ fn normalize_opt(v: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
+fn is_normal_address(a: &str) -> bool {
+    !a.is_empty() && a.trim() == a && !a.chars().any(char::is_uppercase)
+}
+
 fn normalize_body(body: &str) -> String {
+    // Most bodies are already normal (we wrote them, or the runner flattened them); check before copying.
+    if !body.contains('\r') && body.trim() == body && body.lines().all(|l| l.trim_end() == l) {
+        return body.to_owned();
+    }
     let unified = body.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = unified.lines().map(str::trim_end).collect();
     lines.join("\n").trim().to_owned()

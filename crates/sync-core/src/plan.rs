@@ -302,14 +302,15 @@ pub struct Step {
     /// The Outlook side's state if the tagging write of a create step fails (the create itself stands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) outlook_fallback: Option<crate::status::SideState>,
-    /// Sides this step writes without having read them in this run (a changes listing did not mention
-    /// them, or they are outside the window). The version such a write returns is not stored: the row's
-    /// content for that side may be stale, and only a content comparison on a later read can tell.
+    /// Sides whose stored content will not be exactly what they hold after this step: written without
+    /// having been read in this run (a changes listing did not mention them), or holding an edit that may
+    /// not flow yet. The version a write to them returns is not stored, so a later read compares content
+    /// instead of trusting the version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) unverified: Vec<Side>,
 }
 
-/// The result of [`crate::plan`].
+/// The result of [`crate::plan()`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub now: DateTime<Utc>,

@@ -1,7 +1,7 @@
 //! The status table: one row per linked pair, the memory that lets the engine tell an edit from an echo
 //! and a deletion from an entry that merely left the window.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -140,21 +140,25 @@ pub fn content_hash(content: &Content) -> String {
 /// [`content_hash`] of content that is already normalised (the planner's hot path).
 pub(crate) fn hash_normalized(c: &Content) -> String {
     let mut h = Sha256::new();
+    let mut put_num = |tag: &str, value: i64| {
+        h.update(tag.as_bytes());
+        h.update(value.to_le_bytes());
+    };
+    match c.when {
+        When::Timed { start, end } => {
+            put_num("timed.start", start.timestamp());
+            put_num("timed.end", end.timestamp());
+        }
+        When::AllDay { start, end } => {
+            put_num("allday.start", start.num_days_from_ce().into());
+            put_num("allday.end", end.num_days_from_ce().into());
+        }
+    }
     let mut put = |tag: &str, value: &str| {
         h.update(tag.as_bytes());
         h.update((value.len() as u64).to_le_bytes());
         h.update(value.as_bytes());
     };
-    match c.when {
-        When::Timed { start, end } => {
-            put("timed.start", &start.timestamp().to_string());
-            put("timed.end", &end.timestamp().to_string());
-        }
-        When::AllDay { start, end } => {
-            put("allday.start", &start.to_string());
-            put("allday.end", &end.to_string());
-        }
-    }
     put("subject", &c.subject);
     put("body", &c.body);
     put("location", &c.location);

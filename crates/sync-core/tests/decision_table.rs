@@ -710,6 +710,35 @@ fn row23_tagged_event_adopts_its_activity() {
 }
 
 #[test]
+fn row23_adopted_difference_held_back_by_the_rules_flows_later() {
+    let mut s = settings();
+    s.outlook_to_crm.history_days = 30;
+    s.crm_to_outlook.history_days = 0;
+    let mut w = World::new(s);
+    let c = w.user_create_crm(crm_content("Kickoff", 1, 9));
+    w.sync();
+    let o = w.partner_of_crm(&c).unwrap().id.clone();
+    w.forget_status();
+    w.user_edit_outlook(&o, |x| x.subject = "kickoff".into());
+    w.user_edit_crm(&c, |x| x.when = content("", -10, 9).when); // later, outside CRM → Outlook
+    let p = w.sync();
+    assert_eq!(kinds(&p), vec![StepKind::Link]);
+    assert_eq!(
+        w.outlook[&o].content.when,
+        content("", 1, 9).when,
+        "held back"
+    );
+    w.settings.crm_to_outlook.history_days = 30;
+    w.sync();
+    assert_eq!(w.outlook[&o].content.when, content("", -10, 9).when);
+    assert_eq!(
+        w.outlook[&o].content.subject, "Kickoff",
+        "the later side won"
+    );
+    assert!(w.sync().steps.is_empty());
+}
+
+#[test]
 fn row24_exact_match_adopts_and_tags() {
     let mut w = World::new(settings());
     let o = w.user_create_outlook(content("Board  Meeting", 1, 9));
@@ -781,6 +810,58 @@ fn row27_private_outlook_entry_creates_busy_block() {
         row.outlook.content.subject, "",
         "the status table keeps no private text"
     );
+    assert!(w.sync().steps.is_empty());
+}
+
+/// Gives an event a place in a series, as Graph reports occurrences.
+fn make_occurrence(w: &mut World, id: &OutlookId, series: &str) {
+    let when = w.outlook[id].content.when;
+    let start = match when {
+        sync_core::When::Timed { start, .. } => start,
+        sync_core::When::AllDay { .. } => unreachable!(),
+    };
+    w.outlook.get_mut(id).unwrap().series = Some(SeriesInstance {
+        series_id: OutlookId(series.into()),
+        original_start: start,
+    });
+}
+
+#[test]
+fn row30_series_edited_as_a_whole_relinks_occurrences() {
+    let mut w = World::new(settings());
+    let mut old = Vec::new();
+    for day in 1..=3 {
+        let id = w.user_create_outlook(content("Weekly", day, 9));
+        make_occurrence(&mut w, &id, "series-1");
+        old.push(id);
+    }
+    w.sync();
+    let activities: Vec<CrmId> = old
+        .iter()
+        .map(|o| w.partner_of_outlook(o).unwrap().id.clone())
+        .collect();
+    // The series moves from 9:00 to 10:00: Graph drops the old occurrences and lists new ones.
+    for id in &old {
+        w.user_delete_outlook(id);
+    }
+    let mut new = Vec::new();
+    for day in 1..=3 {
+        let id = w.user_create_outlook(content("Weekly", day, 10));
+        make_occurrence(&mut w, &id, "series-1");
+        new.push(id);
+    }
+    let p = w.sync();
+    let c = p.counts();
+    assert_eq!((c.delete_in_crm, c.create_in_crm), (0, 0), "{:?}", p.steps);
+    assert_eq!(c.update, 3);
+    for (o, a) in new.iter().zip(&activities) {
+        assert_eq!(&w.partner_of_outlook(o).unwrap().id, a);
+        assert_eq!(
+            w.crm[a].content.when, w.outlook[o].content.when,
+            "moved to 10:00"
+        );
+        assert_eq!(w.outlook[o].crm_link.as_ref(), Some(a));
+    }
     assert!(w.sync().steps.is_empty());
 }
 

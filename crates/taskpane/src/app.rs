@@ -60,9 +60,19 @@ impl Ctx {
 
     pub fn say(&self, k: K) {
         // Re-set even when equal so the live region re-reads it.
+        let text = t(k, self.lang.get_untracked());
         self.announce.set(String::new());
-        self.announce
-            .set(t(k, self.lang.get_untracked()).to_owned());
+        self.announce.set(text.to_owned());
+        // The visible status line clears itself after a while (unless something newer was said).
+        let announce = self.announce;
+        set_timeout(
+            move || {
+                if announce.get_untracked() == text {
+                    announce.set(String::new());
+                }
+            },
+            std::time::Duration::from_secs(8),
+        );
     }
 
     pub fn is_paired(&self) -> bool {

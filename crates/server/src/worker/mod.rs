@@ -72,8 +72,8 @@
 //!   shutdown) or die with its process, and then runs again; the sync's idempotency rules make that safe.
 //! - **No secrets in `last_error`.** [`JobError`] messages are written by the handler for the user to see.
 //!
-//! Metrics: `jobs_in_flight` (gauge) and `sync_runs{direction=<kind>, action=<completed|failed|
-//! lease_lost|released|unrecorded>}`.
+//! Metrics: `jobs_in_flight` (gauge, this process). Run outcomes are counted by the sync runner
+//! (`sync_runs`); [`WorkerHandle::shutdown`] returns this worker's counts by how runs ended.
 
 mod backoff;
 mod queue;

@@ -19,10 +19,7 @@ use super::{
     backoff::Backoff,
     queue::{ClaimedJob, JobKind, JobQueue, QueueError, WAKE_CHANNEL},
 };
-use crate::{
-    config::Config,
-    metrics::{Metrics, SyncLabels},
-};
+use crate::{config::Config, metrics::Metrics};
 
 /// Runs one kind of job for one pairing. The sync runner implements this.
 ///
@@ -347,7 +344,7 @@ async fn run_loop<H: JobHandler>(
             }
             Some(joined) = tasks.join_next() => {
                 let rerun = matches!(joined, Ok((_, RunEnd::Completed { due_now: true })));
-                record(&ctx, &mut report, joined);
+                record(&mut report, joined);
                 claim_now = backlog || rerun;
             }
             _ = poll.tick() => claim_now = true,
@@ -364,14 +361,14 @@ async fn run_loop<H: JobHandler>(
     tokio::pin!(grace);
     while !tasks.is_empty() {
         tokio::select! {
-            Some(joined) = tasks.join_next() => record(&ctx, &mut report, joined),
+            Some(joined) = tasks.join_next() => record(&mut report, joined),
             _ = &mut grace => break,
         }
     }
     if !tasks.is_empty() {
         let _ = cancel_tx.send(true);
         while let Some(joined) = tasks.join_next().await {
-            record(&ctx, &mut report, joined);
+            record(&mut report, joined);
         }
     }
     if let Some(listener) = listener {
@@ -381,21 +378,13 @@ async fn run_loop<H: JobHandler>(
     report
 }
 
-fn record<H>(
-    ctx: &Ctx<H>,
-    report: &mut WorkerReport,
-    joined: Result<(JobKind, RunEnd), JoinError>,
-) {
+fn record(report: &mut WorkerReport, joined: Result<(JobKind, RunEnd), JoinError>) {
     match joined {
         Ok((kind, end)) => {
             report.record(end);
-            ctx.metrics
-                .sync_runs
-                .get_or_create(&SyncLabels {
-                    direction: kind.as_str().to_owned(),
-                    action: end.label().to_owned(),
-                })
-                .inc();
+            // Run outcomes as the user sees them (ok, partial, failed) are the sync runner's metric
+            // (`sync_runs`); this is the queue's view, for the logs.
+            tracing::debug!(kind = %kind, end = end.label(), "job run ended");
         }
         // `run_job` catches the handler's panics, so this is a bug in the worker itself.
         Err(e) => tracing::error!(error = %e, "job task failed"),

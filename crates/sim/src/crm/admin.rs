@@ -18,7 +18,7 @@
 //! | `POST /_admin/crm/tokens/expire` | → 204 (every user token now gets 401) |
 //! | `GET /_admin/crm/faults`, `POST` a [`FaultRule`] → `{"id"}`, `DELETE` all, `DELETE /faults/{id}` | |
 //! | `GET /_admin/crm/requests` | → `{"<route key>": count}`; `DELETE` resets |
-//! | `POST /_admin/crm/seed-demo` | → [`DemoCrm`] |
+//! | `POST /_admin/crm/seed-demo` | → [`DemoCrm`](super::DemoCrm) |
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

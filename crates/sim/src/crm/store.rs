@@ -526,23 +526,24 @@ impl Company {
             .filter(|(_, row)| filter.is_none_or(|f| f.matches(&|p| self.path_values(m, row, p))))
             .map(|(id, _)| *id)
             .collect();
-        if !sort.is_empty() {
-            // Decorate once, then sort: parsing values inside the comparator would cost n·log n parses.
-            let mut keyed: Vec<(Vec<filter::Scalar>, u64)> = ids
+        // Rows are kept in id order, so a plain `sort=id` needs no work.
+        let by_id_only = sort.len() == 1 && sort[0].0 == "id" && !sort[0].1;
+        if !sort.is_empty() && !by_id_only {
+            // Decorate once into one flat key array, then sort positions: parsing values inside the
+            // comparator would cost n·log n parses, and a key vector per row n allocations.
+            let k = sort.len();
+            let keys: Vec<filter::Scalar> = ids
                 .iter()
-                .map(|id| {
+                .flat_map(|id| {
                     let row = &table[id];
-                    let key = sort
-                        .iter()
-                        .zip(&sort_types)
-                        .map(|((field, _), ty)| {
-                            stored_scalar(row.attrs.get(field).unwrap_or(&Value::Null), *ty)
-                        })
-                        .collect();
-                    (key, *id)
+                    sort.iter().zip(&sort_types).map(move |((field, _), ty)| {
+                        stored_scalar(row.attrs.get(field).unwrap_or(&Value::Null), *ty)
+                    })
                 })
                 .collect();
-            keyed.sort_by(|(ka, a), (kb, b)| {
+            let mut order: Vec<usize> = (0..ids.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (ka, kb) = (&keys[a * k..(a + 1) * k], &keys[b * k..(b + 1) * k]);
                 for ((va, vb), (_, desc)) in ka.iter().zip(kb).zip(sort) {
                     // NULLs sort first ascending, as in MySQL.
                     let ord = match (va, vb) {
@@ -556,9 +557,9 @@ impl Company {
                         return ord;
                     }
                 }
-                a.cmp(b)
+                ids[a].cmp(&ids[b])
             });
-            ids = keyed.into_iter().map(|(_, id)| id).collect();
+            ids = order.into_iter().map(|i| ids[i]).collect();
         }
         Ok(ids)
     }

@@ -12,8 +12,11 @@
 //! | `POST /mailboxes/{email}/events?calendar=` event | [`GraphSim::create_event`] → `{id}` |
 //! | `GET/PATCH/DELETE /mailboxes/{email}/events/{id}` | [`GraphSim::event`], [`GraphSim::update_event`], [`GraphSim::delete_event`] |
 //! | `GET /mailboxes/{email}/calendarView?start=&end=&calendar=` | [`GraphSim::calendar_view`] |
-//! | `GET /mailboxes/{email}/contactFolders`, `GET/POST /mailboxes/{email}/contacts?folder=` | contacts |
+//! | `GET/POST /mailboxes/{email}/contactFolders` (`{name}`) | [`GraphSim::contact_folders`], [`GraphSim::create_contact_folder`] |
+//! | `GET/POST /mailboxes/{email}/contacts?folder=` | [`GraphSim::contacts`], [`GraphSim::create_contact`] |
 //! | `GET/POST /mailboxes/{email}/messages/{folder}` | [`GraphSim::messages`], [`GraphSim::add_message`] |
+//! | `DELETE /mailboxes/{email}/message/{id}` | [`GraphSim::delete_message`] |
+//! | `POST /recording` `{on}`, `GET /exchanges` | [`GraphSim::set_recording`], [`GraphSim::take_exchanges`] |
 //! | `POST /mailboxes/{email}/expire-delta` | [`GraphSim::expire_delta_tokens`] |
 //! | `POST /mailboxes/{email}/revoke-consent`, `/grant-consent`, `/revoke-sessions`, `/expire-access-tokens` | identity |
 //! | `GET /mailboxes/{email}/stats`, `POST /stats/reset` | [`GraphSim::stats`], [`GraphSim::reset_stats`] |
@@ -22,6 +25,7 @@
 //! | `POST /identity/id-token` `{tenant_id, object_id, email, audience}` | [`GraphSim::mint_id_token`] → `{id_token}` |
 //! | `POST /faults` `Fault`, `DELETE /faults`, `DELETE /faults/{id}` | fault injection |
 //! | `GET/PUT /throttle` `ThrottleConfig` | [`GraphSim::set_throttle`] |
+//! | `POST /notifications` `{paused}` | [`GraphSim::set_notifications_paused`] |
 //! | `GET /subscriptions`, `POST /subscriptions/{id}/lifecycle` `{event}` | [`GraphSim::subscriptions`], [`GraphSim::send_lifecycle`] |
 
 use std::collections::HashMap;
@@ -67,7 +71,13 @@ pub fn router(sim: GraphSim) -> Router {
             get(event).patch(update_event).delete(delete_event),
         )
         .route("/mailboxes/{email}/calendarView", get(calendar_view))
-        .route("/mailboxes/{email}/contactFolders", get(contact_folders))
+        .route(
+            "/mailboxes/{email}/contactFolders",
+            get(contact_folders).post(create_contact_folder),
+        )
+        .route("/mailboxes/{email}/message/{id}", delete(delete_message))
+        .route("/recording", post(recording))
+        .route("/exchanges", get(exchanges))
         .route(
             "/mailboxes/{email}/contacts",
             get(contacts).post(create_contact),
@@ -92,6 +102,7 @@ pub fn router(sim: GraphSim) -> Router {
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/faults/{id}", delete(remove_fault))
         .route("/throttle", get(get_throttle).put(set_throttle))
+        .route("/notifications", post(notifications))
         .route("/subscriptions", get(subscriptions))
         .route("/subscriptions/{id}/lifecycle", post(lifecycle))
         .with_state(sim)
@@ -199,6 +210,34 @@ async fn calendar_view(
 
 async fn contact_folders(State(sim): State<GraphSim>, Path(email): Path<String>) -> Response {
     Json(sim.contact_folders(&email)).into_response()
+}
+
+async fn create_contact_folder(
+    State(sim): State<GraphSim>,
+    Path(email): Path<String>,
+    Json(v): Json<Value>,
+) -> Response {
+    let name = v.get("name").and_then(Value::as_str).unwrap_or("CRM");
+    done(
+        sim.create_contact_folder(&email, name)
+            .map(|id| json!({"id": id})),
+    )
+}
+
+async fn delete_message(
+    State(sim): State<GraphSim>,
+    Path((email, id)): Path<(String, String)>,
+) -> Response {
+    done(sim.delete_message(&email, &id))
+}
+
+async fn recording(State(sim): State<GraphSim>, Json(v): Json<Value>) -> Response {
+    sim.set_recording(v.get("on").and_then(Value::as_bool).unwrap_or(true));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn exchanges(State(sim): State<GraphSim>) -> Response {
+    Json(sim.take_exchanges()).into_response()
 }
 
 async fn contacts(State(sim): State<GraphSim>, Path(email): Path<String>) -> Response {
@@ -310,6 +349,11 @@ async fn get_throttle(State(sim): State<GraphSim>) -> Response {
 
 async fn set_throttle(State(sim): State<GraphSim>, Json(c): Json<ThrottleConfig>) -> Response {
     sim.set_throttle(c);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn notifications(State(sim): State<GraphSim>, Json(v): Json<Value>) -> Response {
+    sim.set_notifications_paused(v.get("paused").and_then(Value::as_bool).unwrap_or(false));
     StatusCode::NO_CONTENT.into_response()
 }
 

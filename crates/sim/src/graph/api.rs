@@ -601,7 +601,15 @@ fn delta_page(
             ..state
         }
     };
-    sim.inner.state.lock().delta.insert(token, link);
+    let mut st = sim.inner.state.lock();
+    st.delta_serial += 1;
+    let serial = st.delta_serial;
+    st.delta.insert(token, DeltaState { serial, ..link });
+    if st.delta.len() > super::MAX_DELTA_TOKENS {
+        let cut = serial - (super::MAX_DELTA_TOKENS as u64 / 2);
+        st.delta.retain(|_, d| d.serial > cut);
+    }
+    drop(st);
     ok_json(StatusCode::OK, body)
 }
 
@@ -706,6 +714,7 @@ fn delta(
                 offset: 0,
                 page_size: c.max_page_size.unwrap_or(DELTA_DEFAULT_PAGE),
                 expired: false,
+                serial: 0,
             },
             "Collection(event)",
         ),
@@ -1012,8 +1021,11 @@ async fn list_contact_folders(
         Err(e) => return err(e),
     };
     match sim.with_mailbox(&c.email, |mb| {
+        // Like Graph, the collection holds the folders inside the default Contacts folder, not
+        // that folder itself.
         mb.contact_folders
             .iter()
+            .skip(1)
             .filter(|f| match &filter {
                 Some(Filter::DisplayName(n)) => f.name.eq_ignore_ascii_case(n),
                 _ => true,
@@ -1364,6 +1376,7 @@ async fn messages_delta(
                 offset: 0,
                 page_size: c.max_page_size.unwrap_or(DELTA_DEFAULT_PAGE),
                 expired: false,
+                serial: 0,
             },
             "Collection(message)",
         ),

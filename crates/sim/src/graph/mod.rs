@@ -239,7 +239,13 @@ pub(crate) struct DeltaState {
     pub offset: usize,
     pub page_size: usize,
     pub expired: bool,
+    /// Order of issue, for forgetting the oldest tokens.
+    pub serial: u64,
 }
+
+/// Tokens kept before the oldest are forgotten (they then answer 410, as long-unused sync states
+/// do on Graph).
+pub(crate) const MAX_DELTA_TOKENS: usize = 5_000;
 
 #[derive(Clone)]
 pub(crate) enum DeltaKind {
@@ -279,6 +285,8 @@ pub(crate) struct SimState {
     pub log: Vec<Exchange>,
     pub delta: HashMap<String, DeltaState>,
     pub subscriptions: BTreeMap<String, Subscription>,
+    pub notifications_paused: bool,
+    pub delta_serial: u64,
 }
 
 impl Default for GraphSim {
@@ -312,6 +320,8 @@ impl GraphSim {
                     log: Vec::new(),
                     delta: HashMap::new(),
                     subscriptions: BTreeMap::new(),
+                    notifications_paused: false,
+                    delta_serial: 0,
                 }),
                 http,
                 graph_router: OnceLock::new(),

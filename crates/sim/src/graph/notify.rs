@@ -192,9 +192,12 @@ impl GraphSim {
     /// background when a Tokio runtime is available).
     pub(crate) fn dispatch(&self, changes: Vec<Change>) {
         let now = Utc::now();
-        let mut deliveries: Vec<(String, Value, String)> = vec![];
+        let mut deliveries: Vec<(String, Value, String, String)> = vec![];
         {
             let st = self.inner.state.lock();
+            if st.notifications_paused {
+                return;
+            }
             for ch in &changes {
                 for s in st.subscriptions.values() {
                     if s.email != ch.email
@@ -243,7 +246,12 @@ impl GraphSim {
                         "clientState": s.client_state,
                         "tenantId": s.tenant_id,
                     }]});
-                    deliveries.push((s.notification_url.clone(), body, ch.email.clone()));
+                    deliveries.push((
+                        s.notification_url.clone(),
+                        body,
+                        ch.email.clone(),
+                        s.id.clone(),
+                    ));
                 }
             }
         }
@@ -255,8 +263,20 @@ impl GraphSim {
         };
         let sim = self.clone();
         handle.spawn(async move {
-            for (url, body, email) in deliveries {
-                sim.post_notification(&url, body, Some(email)).await;
+            for (url, body, email, sub_id) in deliveries {
+                let ok = |s: u16| (200..300).contains(&s);
+                if ok(sim
+                    .post_notification(&url, body.clone(), Some(email.clone()))
+                    .await)
+                {
+                    continue;
+                }
+                // Graph retries a failed delivery with backoff and, when it gives up, tells the
+                // lifecycle endpoint that notifications were missed. One retry stands for that.
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                if !ok(sim.post_notification(&url, body, Some(email)).await) {
+                    let _ = sim.send_lifecycle(&sub_id, "missed").await;
+                }
             }
         });
     }
@@ -304,6 +324,12 @@ impl GraphSim {
             (url, body, email)
         };
         Ok(self.post_notification(&url, body, Some(email)).await)
+    }
+
+    /// Stops (or resumes) delivering change notifications, as when Graph's notifications stop
+    /// arriving; subscriptions stay. Lifecycle notifications sent on demand still go out.
+    pub fn set_notifications_paused(&self, paused: bool) {
+        self.inner.state.lock().notifications_paused = paused;
     }
 
     /// All subscriptions, rendered as Graph returns them.

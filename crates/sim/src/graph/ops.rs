@@ -927,7 +927,7 @@ impl GraphSim {
                 ));
             }
             let id = new_id("AAMkAGF");
-            let parent = mb.contact_folders[0].parent.clone();
+            let parent = mb.contact_folders[0].id.clone();
             mb.contact_folders.push(ContactFolder {
                 id: id.clone(),
                 name: name.into(),

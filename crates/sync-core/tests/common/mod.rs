@@ -5,7 +5,10 @@
 //! store), applies each step's writes in order (stopping at the first failure), honours idempotency
 //! keys like Graph's `transactionId` and the CRM create-intent lookup, and stores `Step::fold` results.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the model"
+)]
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,6 +53,8 @@ pub struct World {
     /// fetches them by id for the next run.
     retry_o: Vec<OutlookId>,
     retry_c: Vec<CrmId>,
+    /// Numbers recurring series made by the property tests.
+    pub series_seq: u64,
 }
 
 /// What the runner's delta tokens remember: the window of the round and the versions it has reported.
@@ -94,6 +99,7 @@ impl World {
             delta_state: None,
             retry_o: Vec::new(),
             retry_c: Vec::new(),
+            series_seq: 0,
         }
     }
 
@@ -288,6 +294,11 @@ impl World {
             seen_c: all_c,
         });
         input
+    }
+
+    /// The next run lists everything, as the runner does when the day (and so the window) changes.
+    pub fn full_next(&mut self) {
+        self.delta_state = None;
     }
 
     /// Forced removal: the status table and the runner's delta state are gone.
