@@ -13,6 +13,7 @@ struct Bench {
     title: &'static str,
     package: &'static str,
     example: &'static str,
+    features: &'static str,
     args: &'static [&'static str],
 }
 
@@ -21,23 +22,33 @@ const BENCHES: &[Bench] = &[
         title: "sync-core: planning 10,000 items",
         package: "sync-core",
         example: "bench_plan",
+        features: "",
         args: &[],
     },
     Bench {
         title: "CRM-service client: listing 10,000 activities",
         package: "crmservice",
         example: "bench_listing",
+        features: "",
         args: &[],
     },
     Bench {
         title: "Graph client: delta round over 5,000 events",
         package: "graph",
         example: "bench_delta",
+        features: "",
+        args: &[],
+    },
+    Bench {
+        title: "The whole sync: idle cost, initial sync, many pairings, propagation latency",
+        package: "crm-server",
+        example: "bench_sync",
+        features: "demo",
         args: &[],
     },
 ];
 
-pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
+pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
     let date = tools::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -66,24 +77,40 @@ pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
          Every figure below is printed by the program named in its section; rerun the command to refresh.\n",
         date_t = date.trim()
     );
+    crate::tools::ensure_pane_tools(root, true)?;
+    crate::pane::build(root)?;
+    md.push_str(&pane_size(root)?);
+    let pg = crate::pg::ensure(root, false)?;
     for b in BENCHES {
         step(b.title);
+        let features = if b.features.is_empty() {
+            String::new()
+        } else {
+            format!(" --features {}", b.features)
+        };
         md.push_str(&format!(
-            "\n## {}\n\nCommand: `cargo run --release -p {} --example {}`\n\n",
+            "\n# {}\n\nCommand: `cargo run --release -p {}{features} --example {}`\n\n",
             b.title, b.package, b.example
         ));
-        let out = Command::new(cargo_bin())
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                b.package,
-                "--example",
-                b.example,
-                "--",
-            ])
-            .args(b.args)
+        let mut cmd = Command::new(cargo_bin());
+        cmd.args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            b.package,
+            "--example",
+            b.example,
+        ]);
+        if !b.features.is_empty() {
+            cmd.args(["--features", b.features]);
+        }
+        cmd.arg("--").args(b.args);
+        if quick && b.example == "bench_sync" {
+            cmd.arg("--quick");
+        }
+        let out = cmd
+            .env("DATABASE_URL", &pg.admin_url)
             .output()
             .with_context(|| format!("running {}", b.example))?;
         if out.status.success() {
@@ -111,4 +138,35 @@ pub fn run(root: &Path, _chaos: bool, _quick: bool) -> Result<()> {
     std::fs::write(root.join("BENCHMARKS.md"), md).context("writing BENCHMARKS.md")?;
     println!("\nwrote BENCHMARKS.md");
     Ok(())
+}
+
+/// What the pane downloads, gzipped (office.js excluded: Microsoft serves it).
+fn pane_size(root: &Path) -> Result<String> {
+    let files = [
+        "static/index.html",
+        "static/boot.js",
+        "static/office-loader.js",
+        "static/taskpane.css",
+        "static/pkg/taskpane.js",
+        "static/pkg/taskpane_bg.wasm",
+    ];
+    let mut md = String::from(
+        "\n# Task pane size\n\nEverything the pane loads except office.js, gzipped (-9). Budget: 200 KB.\n\n| file | bytes | gzipped |\n|---|---:|---:|\n",
+    );
+    let mut total = 0;
+    for f in files {
+        let path = root.join(f);
+        if !path.exists() {
+            continue;
+        }
+        let raw = std::fs::metadata(&path)?.len();
+        let gz = crate::pane::gzipped_size(&path)?;
+        total += gz;
+        md.push_str(&format!("| `{f}` | {raw} | {gz} |\n"));
+    }
+    md.push_str(&format!(
+        "| **total** | | **{total}** ({} KB) |\n",
+        total / 1000
+    ));
+    Ok(md)
 }

@@ -81,18 +81,15 @@ fn start_private(root: &Path) -> Result<Postgres> {
     let data = base.join("data");
     std::fs::create_dir_all(&base)?;
     let as_user = tools::is_root();
-    if as_user {
-        if Command::new("id").arg(PG_USER).output()?.status.success() {
-        } else {
-            run_cmd(Command::new("useradd").args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                PG_USER,
-            ]))
-            .context("creating the unprivileged user for the private Postgres")?;
-        }
+    if as_user && !Command::new("id").arg(PG_USER).output()?.status.success() {
+        run_cmd(Command::new("useradd").args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            PG_USER,
+        ]))
+        .context("creating the unprivileged user for the private Postgres")?;
     }
     let pg_cmd = |prog: &str| -> Command {
         let exe = bindir.join(prog);

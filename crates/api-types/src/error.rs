@@ -13,6 +13,7 @@ use crate::preferences::UiLanguage;
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     /// Localized, user-presentable text (never contains secrets or internals).
@@ -83,6 +84,7 @@ impl std::error::Error for ApiError {}
 
 /// One problem with one form field, as found by [`crate::validation`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// One of [`crate::validation::fields`].
     pub field: String,
@@ -129,6 +131,7 @@ macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident = $text:literal, $status:literal, fi: $fi:literal, en: $en:literal; )*) => {
         /// Machine-readable error codes (`snake_case` on the wire).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum ErrorCode {
             $( $(#[$doc])* $variant, )*

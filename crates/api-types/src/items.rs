@@ -6,6 +6,7 @@ use crate::relations::Relations;
 
 /// Where this item stands in the sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Linked and both sides agree.
@@ -23,6 +24,7 @@ pub enum SyncState {
 
 /// `GET /api/items/{event_id}` (`event_id`: the Graph REST id, from `convertToRestId`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemInfo {
     pub event_id: String,
     /// The chosen type (picklist value); the default type when none was chosen by hand.
@@ -45,6 +47,7 @@ pub struct ItemInfo {
 /// `PUT /api/items/{event_id}`: what the user chose. `activity_type: None` clears a hand-picked type
 /// (the default type applies again).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemUpdate {
     pub activity_type: Option<String>,

@@ -6,6 +6,7 @@ use crate::relations::Relations;
 
 /// `GET /api/messages/{message_id}` (`message_id`: Graph REST id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageInfo {
     pub message_id: String,
     /// Already saved to the CRM (looked up by `internetMessageId`).
@@ -18,6 +19,7 @@ pub struct MessageInfo {
 
 /// `POST /api/messages/{message_id}/save`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SaveMessageRequest {
     pub relations: Relations,
@@ -27,6 +29,7 @@ pub struct SaveMessageRequest {
 /// Answer of a save. Saving twice is harmless: the CRM copy is deduplicated by `internetMessageId`,
 /// and `already_saved` tells the pane it existed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaveMessageResponse {
     pub crm_email_id: String,
     pub crm_url: Option<String>,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/pairing`. Field names double as form field names for errors
 /// ([`crate::validation::fields`]).
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PairingRequest {
     /// "API key": the CRM's Outlook-type API key.
@@ -37,6 +38,7 @@ impl std::fmt::Debug for PairingRequest {
 
 /// The stored pairing as the pane shows it (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairingSummary {
     /// Normalized, with scheme (`https://crm.example.fi`).
     pub crm_address: String,
@@ -49,6 +51,7 @@ pub struct PairingSummary {
 
 /// `DELETE /api/pairing?force=true`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnpairQuery {
     #[serde(default)]
     pub force: bool,
@@ -56,11 +59,13 @@ pub struct UnpairQuery {
 
 /// What a forced removal could not clean up (it removes our side at once, whatever fails).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForcedRemoval {
     pub left_behind: Vec<LeftBehind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeftBehind {
     pub kind: LeftBehindKind,
     /// Localized explanation for the user.
@@ -68,6 +73,7 @@ pub struct LeftBehind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LeftBehindKind {
     /// The Graph change-notification subscription could not be deleted; it expires by itself.

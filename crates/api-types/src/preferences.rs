@@ -15,6 +15,7 @@ pub const FUTURE_DAYS_MAX: u16 = 365;
 
 /// "Sovelluksen kieli": the add-in's own UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UiLanguage {
     #[default]
@@ -46,6 +47,7 @@ impl UiLanguage {
 
 /// "Valintalistojen kieli": the language of picklists fetched from the CRM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     #[default]
@@ -72,6 +74,7 @@ impl Language {
 
 /// "Salaiset merkinnät": what happens to private (and confidential) entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PrivateEntries {
     /// Sync them like any other entry.
@@ -101,6 +104,7 @@ impl PrivateEntries {
 
 /// One direction's section ("Outlookista CRM:ään" or "CRM:stä Outlookiin").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DirectionSettings {
     /// "Synkronoi historiaan", 0..=60.
@@ -139,6 +143,7 @@ impl DirectionSettings {
 
 /// Every setting of step 2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Preferences {
     /// "Outlookista CRM:ään".

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RelationKind {
     Accounts,
@@ -29,6 +30,7 @@ impl RelationKind {
 ///   asiakkaiden relaatiot" shows before typing); without it, an empty list.
 /// * `related_to`: comma-separated CRM ids of entities already chosen; results related to them come first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelationSearchQuery {
     pub kind: RelationKind,
     #[serde(default)]
@@ -60,6 +62,7 @@ impl RelationSearchQuery {
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Relation {
     pub kind: RelationKind,
     /// CRM id.
@@ -75,6 +78,7 @@ pub struct Relation {
 
 /// A chosen entity, as stored on an item.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelationRef {
     pub id: String,
     pub name: String,
@@ -82,6 +86,7 @@ pub struct RelationRef {
 
 /// The three separate multi-entity fields of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Relations {
     #[serde(default)]
     pub accounts: Vec<RelationRef>,

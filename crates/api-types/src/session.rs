@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// The identity token from Office (NAA / `getAccessToken`) or, in demo mode, from
@@ -21,6 +22,7 @@ impl std::fmt::Debug for CreateSession {
 
 /// Our session: send `token` as `Authorization: Bearer <token>`; refresh before `expires_at`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub token: String,
     pub expires_at: DateTime<Utc>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The two directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     OutlookToCrm,
@@ -13,6 +14,7 @@ pub enum Direction {
 
 /// `POST /api/sync/now` → 202.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncNowResponse {
     /// A run was queued (false: one was already queued or running and will pick the changes up).
     pub queued: bool,
@@ -20,6 +22,7 @@ pub struct SyncNowResponse {
 
 /// `GET /api/sync/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncStatus {
     /// "Synkronoi kalenteri" is on and a CRM session (or remembered credential) exists.
     pub auto_sync_active: bool,
@@ -32,6 +35,7 @@ pub struct SyncStatus {
 
 /// One direction's state.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectionStatus {
     /// The most recent run (running or finished).
     pub last_run: Option<SyncRun>,
@@ -43,6 +47,7 @@ pub struct DirectionStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRun {
     pub started_at: DateTime<Utc>,
     /// `None` while running.
@@ -58,6 +63,7 @@ pub struct SyncRun {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     Running,
@@ -71,6 +77,7 @@ pub enum RunOutcome {
 
 /// Counts by action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncCounts {
     pub created: u32,
     pub updated: u32,
@@ -82,6 +89,7 @@ pub struct SyncCounts {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub done: u32,
     pub total: u32,
@@ -99,6 +107,7 @@ impl Progress {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncConflict {
     /// The entry's subject as shown to the user (a neutral word for private entries).
     pub subject: String,
@@ -108,6 +117,7 @@ pub struct SyncConflict {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncErrorEntry {
     #[serde(default)]
     pub subject: Option<String>,

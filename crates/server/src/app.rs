@@ -4,8 +4,12 @@ use std::time::Duration;
 
 use axum::{Router, http::HeaderValue, middleware};
 use tower_http::{
-    limit::RequestBodyLimitLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer, trace::TraceLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
 };
 
 use crate::{http, metrics, state::AppState};
@@ -28,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .merge(http::crm::router())
         .merge(http::items::router())
         .merge(http::messages::router())
+        .merge(http::openapi::router())
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(
@@ -35,6 +40,7 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(cors(&config))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout().max(Duration::from_secs(1)),
@@ -49,4 +55,29 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// CORS for the add-in's origin only (the configured one, else the public URL's). The pane is normally
+/// served by this server (same origin); this matters when the add-in pages are hosted elsewhere.
+fn cors(config: &crate::Config) -> CorsLayer {
+    let origin = config.allowed_origin.clone().unwrap_or_else(|| {
+        let u = config.public_url();
+        u.origin().ascii_serialization()
+    });
+    let allowed = HeaderValue::from_str(origin.trim_end_matches('/'))
+        .unwrap_or_else(|_| HeaderValue::from_static("null"));
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list([allowed]))
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::DELETE,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::ACCEPT_LANGUAGE,
+        ])
+        .max_age(Duration::from_secs(600))
 }

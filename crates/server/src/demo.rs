@@ -131,6 +131,7 @@ fn demo_routes(
             "password": demo_crm.password,
             "company": demo_crm.company_name,
             "company_id": demo_crm.company_id,
+            "user_id": demo_crm.user_id,
         },
         "graph": { "base": graph_url, "admin": format!("{graph_url}/_admin/graph") },
         "mailbox": { "email": mailbox.email, "display_name": mailbox.display_name, "calendar_id": mailbox.calendar_id },

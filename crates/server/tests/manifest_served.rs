@@ -10,6 +10,7 @@ use common::TestServer;
 async fn served_manifest_names_the_public_url_and_validates_against_the_office_schemas() {
     let server = TestServer::start_with(|c| {
         c.public_url = Some("https://addin.esimerkki.fi".parse().unwrap());
+        c.client_id = "5f0c4b8e-6d1a-4c59-9a43-1e2d3c4b5a69".into();
     })
     .await;
     let resp = reqwest::get(server.url("/manifest.xml")).await.unwrap();

@@ -295,3 +295,59 @@ async fn five_wrong_passwords_in_a_row_start_a_cool_down() {
     let (_, state) = get(&server, &token, "/api/login").await;
     assert!(state["cooldown_until"].is_string(), "{state}");
 }
+
+#[tokio::test]
+async fn another_signed_in_user_can_neither_see_nor_change_a_pairing_that_is_not_theirs() {
+    let (sims, server, token_a) = setup().await;
+    // A second user of the same tenant, signed in with their own identity token.
+    let m = &sims.mailbox;
+    let other = sims.graph.mint_id_token(
+        &m.tenant_id,
+        "other-user-oid",
+        "toinen@esimerkki.fi",
+        sim::graph::DEFAULT_CLIENT_ID,
+    );
+    let s: Value = client()
+        .post(server.url("/api/session"))
+        .json(&json!({"identity_token": other}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token_b = s["token"].as_str().unwrap().to_owned();
+    for path in [
+        "/api/pairing",
+        "/api/sync/status",
+        "/api/login",
+        "/api/picklists/activity-types?lang=fi",
+    ] {
+        let (status, body) = get(&server, &token_b, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body["code"], "not_paired", "{path}");
+    }
+    let (status, _) = get(&server, &token_b, &api_types::routes::item(&m.event_ids[0])).await;
+    assert_eq!(status, 404);
+    let (status, _) = send(
+        &server,
+        &token_b,
+        reqwest::Method::DELETE,
+        "/api/pairing?force=true",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = send(
+        &server,
+        &token_b,
+        reqwest::Method::POST,
+        "/api/sync/now",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A's pairing is untouched.
+    let (status, _) = get(&server, &token_a, "/api/pairing").await;
+    assert_eq!(status, 200);
+}

@@ -401,3 +401,68 @@ async fn status_shows_the_last_runs_and_counts() {
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn a_crm_outage_loses_nothing_the_change_crosses_once_the_crm_is_back() {
+    let w = World::new().await;
+    w.sync().await;
+    w.create_outlook_event("Katkon aikana", 2, json!({}));
+    let fault = w.sims.crm.inject_fault(sim::crm::FaultRule::new(
+        Some("POST"),
+        "/api/v1/activities",
+        sim::crm::FaultKind::Status { status: 503 },
+    ));
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Katkon aikana"), 0);
+    w.sims.crm.remove_fault(fault);
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Katkon aikana"), 1);
+}
+
+#[tokio::test]
+async fn a_crm_create_whose_answer_is_lost_is_not_duplicated() {
+    let w = World::new().await;
+    w.sync().await;
+    w.create_outlook_event("Vastaus katosi", 2, json!({}));
+    w.sims.crm.inject_fault(
+        sim::crm::FaultRule::new(
+            Some("POST"),
+            "/api/v1/activities",
+            sim::crm::FaultKind::CommitThenDrop,
+        )
+        .times(1),
+    );
+    w.sync().await;
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(count(&w.crm_subjects(), "Vastaus katosi"), 1);
+}
+
+#[tokio::test]
+async fn widening_the_create_types_later_brings_over_entries_skipped_before() {
+    let w =
+        World::with_prefs(|p| p["crm_to_outlook"]["create_types"] = json!(["Tapaaminen"])).await;
+    w.create_crm_activity("Soitto myöhemmin", "Soitto", 3);
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Soitto myöhemmin"), 0);
+    let mut prefs: Value = client()
+        .get(w.server.url("/api/preferences"))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    prefs["crm_to_outlook"]["create_types"] = json!(["Tapaaminen", "Soitto"]);
+    let resp = client()
+        .put(w.server.url("/api/preferences"))
+        .bearer_auth(&w.token)
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Soitto myöhemmin"), 1);
+}

@@ -14,7 +14,11 @@ pub fn router() -> Router<AppState> {
 
 async fn manifest(State(state): State<AppState>) -> impl IntoResponse {
     let public = state.config.public_url();
-    let body = api_types::manifest::render(TEMPLATE, public.as_str());
+    // Without an app registration configured (development), the placeholder SSO id stays.
+    let body = match state.config.client_id.trim() {
+        "" => api_types::manifest::render(TEMPLATE, public.as_str()),
+        id => api_types::manifest::render_with_client_id(TEMPLATE, public.as_str(), id),
+    };
     (
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
         body,

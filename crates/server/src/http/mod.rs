@@ -6,6 +6,7 @@ pub mod health;
 pub mod items;
 pub mod login;
 pub mod manifest;
+pub mod openapi;
 pub mod messages;
 pub mod pairing;
 pub mod preferences;

@@ -135,6 +135,7 @@ struct Cursors {
     crm_watermark: Option<DateTime<Utc>>,
     last_id_scan_at: Option<DateTime<Utc>>,
     manual_requested_at: Option<DateTime<Utc>>,
+    settings_hash: Option<String>,
 }
 
 pub fn settings_from(p: &Preferences) -> Settings {
@@ -197,7 +198,8 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| RunError::Plan(e.to_string()))?;
         let cursors: Cursors = sqlx::query_as(
-            "SELECT delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at, manual_requested_at
+            "SELECT delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at, manual_requested_at,
+                    settings_hash
              FROM sync_cursors WHERE pairing_id = $1",
         )
         .bind(self.pairing.id)
@@ -209,6 +211,13 @@ impl<'a> Run<'a> {
         }
         let settings = settings_from(&prefs);
         let now = self.started;
+        let settings_hash = settings_hash(&settings);
+        let mut cursors = cursors;
+        if cursors.settings_hash.as_deref() != Some(settings_hash.as_str()) {
+            // New rules: list both sides in full so entries the old settings skipped are seen again.
+            cursors.delta_link = None;
+            cursors.crm_watermark = None;
+        }
 
         let crm = match crm_access::session(self.state, &self.pairing).await {
             Ok(s) => s,
@@ -276,13 +285,21 @@ impl<'a> Run<'a> {
             Err(e) => return Err(RunError::Plan(e.to_string())),
         };
         let (o2c, c2o) = self.apply(&plan, &crm, &mailbox, &settings).await?;
+        if !self.errors.is_empty() {
+            // Some writes failed: keep the cursors where they were so the same changes are listed
+            // again next run (applying them again is idempotent); a consumed delta would lose them.
+            self.record(Direction::OutlookToCrm, o2c).await?;
+            self.record(Direction::CrmToOutlook, c2o).await?;
+            return Ok(RunEnd::Done);
+        }
 
         sqlx::query(
-            "INSERT INTO sync_cursors (pairing_id, delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO sync_cursors (pairing_id, delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at,
+                                       settings_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $8)
              ON CONFLICT (pairing_id) DO UPDATE SET delta_link = EXCLUDED.delta_link,
                delta_window_start = EXCLUDED.delta_window_start, delta_window_end = EXCLUDED.delta_window_end,
-               crm_watermark = EXCLUDED.crm_watermark,
+               crm_watermark = EXCLUDED.crm_watermark, settings_hash = EXCLUDED.settings_hash,
                last_id_scan_at = coalesce(EXCLUDED.last_id_scan_at, sync_cursors.last_id_scan_at),
                manual_requested_at = CASE WHEN sync_cursors.manual_requested_at <= $7 THEN NULL
                                           ELSE sync_cursors.manual_requested_at END,
@@ -295,6 +312,7 @@ impl<'a> Run<'a> {
         .bind(watermark.map(|w| w.0.and_utc()))
         .bind(scanned.then_some(now))
         .bind(self.started)
+        .bind(&settings_hash)
         .execute(self.db)
         .await?;
         self.record(Direction::OutlookToCrm, o2c).await?;
@@ -895,6 +913,17 @@ impl<'a> Run<'a> {
             .inc();
         Ok(())
     }
+}
+
+/// A fingerprint of the settings that decide what is listed and created.
+fn settings_hash(settings: &Settings) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(settings).unwrap_or_default();
+    Sha256::digest(&json)
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn step_subject(step: &Step) -> Option<String> {
