@@ -466,3 +466,41 @@ async fn widening_the_create_types_later_brings_over_entries_skipped_before() {
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Soitto myöhemmin"), 1);
 }
+
+#[tokio::test]
+async fn with_the_address_book_setting_linked_crm_contacts_land_in_the_crm_contact_folder_only() {
+    let w = World::with_prefs(|p| p["add_contacts_to_address_book"] = json!(true)).await;
+    w.sync().await;
+    let folders = w.sims.graph.contact_folders(w.email());
+    let crm_folder = folders
+        .iter()
+        .find(|f| f["displayName"] == "CRM")
+        .expect("a CRM contact folder");
+    let contacts = w.sims.graph.contacts(w.email());
+    let in_folder: Vec<&Value> = contacts
+        .iter()
+        .filter(|c| c["parentFolderId"] == crm_folder["id"])
+        .collect();
+    assert!(!in_folder.is_empty(), "no contact was added: {contacts:?}");
+    assert!(
+        in_folder.iter().any(|c| c["surname"] == "Virtanen"),
+        "{in_folder:?}"
+    );
+    // Running again writes nothing new (unchanged contacts are skipped).
+    let before = contacts.len();
+    w.sync().await;
+    assert_eq!(w.sims.graph.contacts(w.email()).len(), before);
+}
+
+#[tokio::test]
+async fn without_the_address_book_setting_no_contact_is_written() {
+    let w = World::new().await;
+    w.sync().await;
+    assert!(
+        w.sims
+            .graph
+            .contact_folders(w.email())
+            .iter()
+            .all(|f| f["displayName"] != "CRM")
+    );
+}

@@ -172,6 +172,10 @@ struct Run<'a> {
     kind: JobKind,
     started: DateTime<Utc>,
     errors: Vec<(Direction, SyncErrorEntry)>,
+    /// CRM contacts linked to activities this run created, updated or linked (for the address book).
+    touched_contacts: std::collections::BTreeSet<String>,
+    /// Contacts of the activities the CRM listing returned, by activity id.
+    listed_contacts: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// Counts of one direction for the pane.
@@ -190,6 +194,8 @@ impl<'a> Run<'a> {
             kind,
             started: Utc::now(),
             errors: Vec::new(),
+            touched_contacts: Default::default(),
+            listed_contacts: Default::default(),
         }
     }
 
@@ -315,6 +321,19 @@ impl<'a> Run<'a> {
         .bind(&settings_hash)
         .execute(self.db)
         .await?;
+        if prefs.add_contacts_to_address_book && !self.touched_contacts.is_empty() {
+            if let Err(e) = self.address_book(&crm, &mailbox).await {
+                tracing::warn!(pairing_id = %self.pairing.id, error = %e, "updating the address book failed");
+                self.errors.push((
+                    Direction::CrmToOutlook,
+                    SyncErrorEntry {
+                        subject: None,
+                        message: format!("Address book: {e}"),
+                        at: Utc::now(),
+                    },
+                ));
+            }
+        }
         self.record(Direction::OutlookToCrm, o2c).await?;
         self.record(Direction::CrmToOutlook, c2o).await?;
         if let Err(e) = self
@@ -453,7 +472,7 @@ impl<'a> Run<'a> {
     }
 
     async fn list_crm(
-        &self,
+        &mut self,
         crm: &Session,
         cursors: &Cursors,
         window: &Window,
@@ -477,6 +496,11 @@ impl<'a> Run<'a> {
         let changes = crm
             .collect_activity_changes(since, CRM_OVERLAP, Some(scope))
             .await?;
+        self.listed_contacts = changes
+            .activities
+            .iter()
+            .map(|a| (a.id.clone(), a.contacts.clone()))
+            .collect();
         let items: Vec<CrmItem> = changes
             .activities
             .iter()
@@ -549,6 +573,12 @@ impl<'a> Run<'a> {
             let change = step
                 .fold(&outcomes)
                 .map_err(|e| RunError::Plan(e.to_string()))?;
+            if let RowChange::Upsert { row, .. } = &change
+                && step.kind != StepKind::Skip
+                && let Some(contacts) = self.listed_contacts.get(&row.crm_id.0)
+            {
+                self.touched_contacts.extend(contacts.iter().cloned());
+            }
             let failed =
                 outcomes.len() < step.writes.len() || outcomes.contains(&WriteOutcome::Failed);
             self.store_step(step, &change, failed).await?;
@@ -630,7 +660,7 @@ impl<'a> Run<'a> {
     }
 
     async fn write(
-        &self,
+        &mut self,
         write: &Write,
         crm: &Session,
         mailbox: &MailboxClient,
@@ -678,6 +708,7 @@ impl<'a> Run<'a> {
                     .create_activity_once(&new, idempotency_key)
                     .await
                     .map_err(|e| e.to_string())?;
+                self.touched_contacts.extend(new.contacts.iter().cloned());
                 sqlx::query("UPDATE crm_create_intents SET crm_id = $3 WHERE pairing_id = $1 AND idempotency_key = $2")
                     .bind(self.pairing.id)
                     .bind(idempotency_key)
@@ -711,9 +742,12 @@ impl<'a> Run<'a> {
                     .update_activity(&id.0, &convert::activity_patch(patch, tz))
                     .await
                 {
-                    Ok(a) => Ok(WriteOutcome::Updated {
-                        version: Some(convert::crm_version(&a)),
-                    }),
+                    Ok(a) => {
+                        self.touched_contacts.extend(a.contacts.iter().cloned());
+                        Ok(WriteOutcome::Updated {
+                            version: Some(convert::crm_version(&a)),
+                        })
+                    }
                     Err(e) if e.is_gone() => Ok(WriteOutcome::NotFound),
                     Err(e) => Err(e.to_string()),
                 }
@@ -766,6 +800,81 @@ impl<'a> Run<'a> {
                 }
             }
         }
+    }
+
+    /// "Lisää liitetyt CRM kontaktit Outlookin osoitekirjaan": upserts the touched contacts into the
+    /// mailbox's "CRM" contact folder (tagged with the CRM contact id; no other folder is touched),
+    /// skipping contacts whose content is unchanged since they were last written.
+    async fn address_book(&mut self, crm: &Session, mailbox: &MailboxClient) -> Result<(), String> {
+        use sha2::{Digest, Sha256};
+        let mut folder: Option<String> = None;
+        let ids: Vec<String> = std::mem::take(&mut self.touched_contacts)
+            .into_iter()
+            .collect();
+        for id in ids.iter().take(200) {
+            let contact = match crm.get_contact(id).await {
+                Ok(c) => c,
+                Err(e) if e.is_gone() => continue,
+                Err(e) => return Err(e.to_string()),
+            };
+            let write = graph::ContactWrite {
+                given_name: contact.first_name.clone(),
+                surname: Some(contact.last_name.clone()),
+                display_name: Some(contact.full_name()),
+                job_title: contact.title.clone(),
+                email_addresses: contact.email.clone().map(|e| {
+                    vec![graph::EmailAddress {
+                        name: Some(contact.full_name()),
+                        address: Some(e),
+                    }]
+                }),
+                business_phones: contact.phone.clone().map(|p| vec![p]),
+                mobile_phone: contact.mobile.clone(),
+                ..Default::default()
+            };
+            let hash: String = Sha256::digest(serde_json::to_vec(&write).unwrap_or_default())
+                .iter()
+                .take(12)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let stored: Option<String> = sqlx::query_scalar(
+                "SELECT content_hash FROM address_book WHERE pairing_id = $1 AND crm_contact_id = $2",
+            )
+            .bind(self.pairing.id)
+            .bind(id)
+            .fetch_optional(self.db)
+            .await
+            .map_err(|e| e.to_string())?;
+            if stored.as_deref() == Some(hash.as_str()) {
+                continue;
+            }
+            let folder_id = match &folder {
+                Some(f) => f.clone(),
+                None => {
+                    let f = mailbox
+                        .ensure_contact_folder("CRM")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    folder = Some(f.clone());
+                    f
+                }
+            };
+            mailbox
+                .upsert_contact(&folder_id, id, &write)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query(
+                "INSERT INTO address_book (pairing_id, crm_contact_id, content_hash) VALUES ($1, $2, $3)
+                 ON CONFLICT (pairing_id, crm_contact_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, updated_at = now()",
+            )
+            .bind(self.pairing.id)
+            .bind(id)
+            .bind(&hash)
+            .execute(self.db)
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Stores a step's row change and the item's state for the pane, in one transaction.
