@@ -321,18 +321,19 @@ impl<'a> Run<'a> {
         .bind(&settings_hash)
         .execute(self.db)
         .await?;
-        if prefs.add_contacts_to_address_book && !self.touched_contacts.is_empty() {
-            if let Err(e) = self.address_book(&crm, &mailbox).await {
-                tracing::warn!(pairing_id = %self.pairing.id, error = %e, "updating the address book failed");
-                self.errors.push((
-                    Direction::CrmToOutlook,
-                    SyncErrorEntry {
-                        subject: None,
-                        message: format!("Address book: {e}"),
-                        at: Utc::now(),
-                    },
-                ));
-            }
+        if prefs.add_contacts_to_address_book
+            && !self.touched_contacts.is_empty()
+            && let Err(e) = self.address_book(&crm, &mailbox).await
+        {
+            tracing::warn!(pairing_id = %self.pairing.id, error = %e, "updating the address book failed");
+            self.errors.push((
+                Direction::CrmToOutlook,
+                SyncErrorEntry {
+                    subject: None,
+                    message: format!("Address book: {e}"),
+                    at: Utc::now(),
+                },
+            ));
         }
         self.record(Direction::OutlookToCrm, o2c).await?;
         self.record(Direction::CrmToOutlook, c2o).await?;
