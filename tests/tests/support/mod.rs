@@ -587,10 +587,18 @@ impl Browser {
         assert_eq!(now, text, "{css} holds what was typed");
     }
 
+    /// Clicks as a user would: first scrolled to the middle of the pane, as WebDriver's own minimal
+    /// scrolling leaves a button at the bottom edge, under the pane's sticky status line.
     pub async fn click(&self, css: &str) {
-        self.element(css)
+        let e = self.element(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&e).expect("element reference")],
+            )
             .await
-            .click()
+            .expect("scroll into view");
+        e.click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
@@ -604,11 +612,19 @@ impl Browser {
             vec![json!(xpath)],
         )
         .await;
-        self.client
+        let e = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("find button {label:?}: {e}"))
-            .click()
+            .unwrap_or_else(|e| panic!("find button {label:?}: {e}"));
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&e).expect("element reference")],
+            )
+            .await
+            .expect("scroll into view");
+        e.click()
             .await
             .unwrap_or_else(|e| panic!("click button {label:?}: {e}"));
     }
@@ -622,12 +638,22 @@ impl Browser {
             vec![json!(css), json!(value)],
         )
         .await;
-        self.element(css)
-            .await
-            .select_by_value(value)
-            .await
-            .unwrap_or_else(|e| panic!("select {value:?} in {css}: {e}"));
-        assert_eq!(self.value(css).await, value, "{css} shows the choice");
+        // The pane may re-render the options while they load (a stale element): pick again then.
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let picked = self.element(css).await.select_by_value(value).await;
+            match picked {
+                Ok(()) if self.value(css).await == value => return,
+                Ok(()) => {}
+                Err(e) if Instant::now() >= deadline => panic!("select {value:?} in {css}: {e}"),
+                Err(_) => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} does not keep the choice {value:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Follows an in-pane link (`#/login`, ...) by clicking it, as a user would.
@@ -650,10 +676,10 @@ impl Browser {
             .to_owned()
     }
 
-    /// Saves a screenshot of the whole pane (the window grows to the content's height for the shot)
-    /// as `target/screenshots/<name>.png`.
+    /// Saves a screenshot of the whole pane, beyond the window's height when the screen is long, as
+    /// `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
-        // Let pending renders and the live region settle: wait for two animation frames.
+        // Let pending renders settle: wait for two animation frames.
         self.client
             .execute_async(
                 "const done = arguments[arguments.length - 1];
@@ -662,24 +688,80 @@ impl Browser {
             )
             .await
             .expect("animation frames");
-        let height = self
+        let size = self
             .js(
-                "return Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));",
+                "const d = document.documentElement;
+                 return [d.clientWidth, Math.max(d.scrollHeight, document.body.scrollHeight)];",
                 vec![],
             )
+            .await;
+        let (w, h) = (
+            size[0].as_f64().unwrap_or(0.0),
+            size[1].as_f64().unwrap_or(0.0),
+        );
+        // Chromium's DevTools screenshot (chromedriver's CDP passthrough) of the whole document: the
+        // viewport is made as tall as the document for the shot, then given back to the window.
+        let tall = self
+            .client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setDeviceMetricsOverride",
+                params: json!({"width": w as u64, "height": (h as u64).max(HEIGHT as u64),
+                               "deviceScaleFactor": 1, "mobile": false}),
+            })
             .await
-            .as_u64()
-            .unwrap_or(HEIGHT as u64) as u32;
-        let tall = height.clamp(HEIGHT, 4000);
-        if tall != HEIGHT {
-            let _ = self.client.set_window_size(WIDTH, tall + 100).await;
+            .is_ok();
+        let shot = self
+            .client
+            .issue_cmd(Cdp {
+                cmd: "Page.captureScreenshot",
+                params: json!({"format": "png"}),
+            })
+            .await;
+        if tall {
+            let _ = self
+                .client
+                .issue_cmd(Cdp {
+                    cmd: "Emulation.clearDeviceMetricsOverride",
+                    params: json!({}),
+                })
+                .await;
         }
-        let png = self.client.screenshot().await.expect("screenshot");
-        if tall != HEIGHT {
-            let _ = self.client.set_window_size(WIDTH, HEIGHT).await;
-        }
+        let png = match shot {
+            Ok(v) if v["data"].is_string() => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(v["data"].as_str().unwrap_or_default())
+                    .expect("base64 screenshot")
+            }
+            _ => self.client.screenshot().await.expect("screenshot"),
+        };
         let path = screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
+
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 
