@@ -375,6 +375,25 @@ async fn the_item_view_shows_the_sync_state_of_the_open_appointment() {
     let api = Api::session(&p).await;
     api.pair_and_log_in(&p).await;
     let pairing = p.pairing_id().await;
+    // Graph's change listing is unavailable for a moment, so the new event cannot sync yet (the
+    // worker would otherwise pick it up within a second of its change notification).
+    let delta_faults: Vec<u64> = [
+        format!(
+            "/v1.0/me/calendars/{}/calendarView/delta",
+            p.env.mailbox.calendar_id
+        ),
+        "/v1.0/me/calendarView/delta".to_owned(),
+    ]
+    .into_iter()
+    .map(|route| {
+        p.env.graph.add_fault(
+            serde_json::from_value(json!({
+                "method": "GET", "route": route, "kind": "status", "status": 503, "retry_after": 600,
+            }))
+            .expect("a valid fault"),
+        )
+    })
+    .collect();
     let subject = "E2E: Työmaakäynti";
     let event_id = p.create_outlook_event(subject, 4);
 
@@ -390,27 +409,23 @@ async fn the_item_view_shows_the_sync_state_of_the_open_appointment() {
     b.open_pane(&open_item).await;
     b.wait_text("p.subject", subject).await;
     let badge = ".sync-state .badge";
-    let state = b
-        .wait_js(
-            "the sync state shows",
-            "const e = document.querySelector(arguments[0]); return e && e.textContent;",
-            vec![json!(badge)],
-        )
+    // Not synced yet: the pane says so, and that the type it will get is the default type.
+    b.wait_text(badge, "Odottaa synkronointia").await;
+    b.wait_page_text("Tyyppi tulee oletusaktiviteettityypistä.")
         .await;
-    if state == json!("Odottaa synkronointia") {
-        // Not synced yet: the type the sync will give it is the default, and the pane says so.
-        b.wait_page_text("Tyyppi tulee oletusaktiviteettityypistä.")
-            .await;
-        b.wait_js(
-            "the default type shows",
-            "const s = document.querySelector('#activity_type'); return s && s.value === 'Tapaaminen';",
-            vec![],
-        )
-        .await;
-        b.screenshot("item-pending").await;
-    } else {
-        // The worker (Graph change notification) may have been quicker than the page.
-        assert_eq!(state, json!("Synkronoitu"), "a truthful state");
+    b.wait_js(
+        "the default type shows",
+        "const s = document.querySelector('#activity_type'); return s && s.value === 'Tapaaminen';",
+        vec![],
+    )
+    .await;
+    assert!(
+        support::by_subject(&p.crm_activities(), subject).is_empty(),
+        "not in the CRM yet"
+    );
+    b.screenshot("item-pending").await;
+    for f in delta_faults {
+        p.env.graph.remove_fault(f);
     }
 
     // Once synced to the CRM, the pane shows it, with the CRM activity's type and a link to it.

@@ -445,10 +445,17 @@ impl Browser {
             )
             .await;
         if state == json!("failed") {
+            let console = self.console().await.join("\n");
+            let hint = if console.contains("WebAssembly.Table.set") {
+                "\nA known cause: binaryen's wasm-opt 108 (Debian bookworm) re-points the \
+                 `__wbindgen_externrefs` export at the funcref table; see `wasm-dis \
+                 static/pkg/taskpane_bg.wasm | grep __wbindgen_externrefs`."
+            } else {
+                ""
+            };
             panic!(
                 "the task pane failed to start in Chromium (its WASM is static/pkg, built by \
-                 `cargo xtask pane`). The browser console said:\n{}",
-                self.console().await.join("\n")
+                 `cargo xtask pane`). The browser console said:\n{console}{hint}"
             );
         }
     }
