@@ -532,3 +532,50 @@ async fn the_sync_status_view_shows_the_last_run_counts_and_sync_now_starts_a_ru
     b.close().await;
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
+    let p = Product::start().await;
+    Api::session(&p).await.pair_and_log_in(&p).await;
+    let b = Browser::start().await;
+    b.client
+        .set_window_size(1400, 900)
+        .await
+        .expect("a wide window");
+    b.open(&format!("{}/workbench/index.html", p.env.url)).await;
+
+    // The Outlook stand-in: the demo credentials, the calendar week and the CRM's activities.
+    b.wait_text("#creds", &p.env.demo_crm.api_key).await;
+    b.wait_text("#activities", "Tarjouspalaveri").await;
+
+    // The real pane, docked in it, runs under the Office.js stand-in: no browser-preview bar, the
+    // mailbox comes from the stand-in, and the paired account shows.
+    b.wait_for("#pane").await;
+    b.client
+        .find(fantoccini::Locator::Css("#pane"))
+        .await
+        .expect("the pane frame")
+        .enter_frame()
+        .await
+        .expect("enter the pane frame");
+    b.wait_for(".app").await;
+    b.wait_text("#prefs-title", "Asetukset").await;
+    b.wait_text("dl.summary", p.email()).await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('form.preview') === null;",
+            vec![]
+        )
+        .await,
+        json!(true),
+        "not in browser preview"
+    );
+    b.client
+        .enter_parent_frame()
+        .await
+        .expect("back to the page");
+    b.screenshot("workbench").await;
+
+    b.close().await;
+    p.stop().await;
+}
