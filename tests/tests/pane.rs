@@ -579,3 +579,21 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
     b.close().await;
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_office_the_plain_pane_url_falls_back_to_browser_preview() {
+    let p = Product::start().await;
+    let b = Browser::start().await;
+    // The URL the manifest names, opened in a plain browser: office.js is not reachable here (or
+    // reports no host), so the pane offers browser preview instead of waiting for Outlook.
+    b.open_pane(&format!("{}/index.html", p.env.url)).await;
+    b.wait_for("#preview-mailbox").await;
+    b.wait_page_text("Anna postilaatikon osoite yllä ja valitse Yhdistä.")
+        .await;
+    connect_preview(&b, p.email()).await;
+    b.wait_for("#api_key").await;
+    b.screenshot("preview").await;
+
+    b.close().await;
+    p.stop().await;
+}
