@@ -547,7 +547,6 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
     // The Outlook stand-in: the demo credentials, the calendar week and the CRM's activities.
     b.wait_text("#creds", &p.env.demo_crm.api_key).await;
     b.wait_text("#activities", "Tarjouspalaveri").await;
-
     // The real pane, docked in it, runs under the Office.js stand-in: no browser-preview bar, the
     // mailbox comes from the stand-in, and the paired account shows.
     b.wait_for("#pane").await;
@@ -593,6 +592,53 @@ async fn outside_office_the_plain_pane_url_falls_back_to_browser_preview() {
     connect_preview(&b, p.email()).await;
     b.wait_for("#api_key").await;
     b.screenshot("preview").await;
+
+    b.close().await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_errors_show_next_to_the_field_they_concern_and_the_form_keeps_its_input() {
+    let p = Product::start().await;
+    let b = Browser::start().await;
+    b.open_pane(&format!(
+        "{}&mailbox={}#/pairing",
+        p.preview_url(),
+        p.email()
+    ))
+    .await;
+    b.wait_for("#api_key").await;
+    let crm = p.env.demo_crm.clone();
+
+    // A wrong API key: the message is under "API key", nothing else is blamed.
+    fill_pairing(&b, &p, &crm.password).await;
+    b.fill("#api_key", "crm_not-a-real-key").await;
+    b.click("#pair-save").await;
+    b.wait_text("#api_key-error", "API-avain ei kelpaa.").await;
+    assert_eq!(
+        b.attr("#api_key", "aria-invalid").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(b.text("#crm_password-error").await, "");
+    assert_eq!(b.value("#api_key").await, "crm_not-a-real-key");
+    assert_eq!(b.value("#crm_password").await, crm.password);
+
+    // Another mailbox's address: the message is under "Sähköposti"; the earlier one is gone.
+    b.fill("#api_key", &crm.api_key).await;
+    b.fill("#email", "joku.muu@esimerkki.fi").await;
+    b.click("#pair-save").await;
+    b.wait_text(
+        "#email-error",
+        "Sähköpostiosoite ei ole tämän Outlook-tilin osoite.",
+    )
+    .await;
+    assert_eq!(b.text("#api_key-error").await, "");
+    assert_eq!(
+        b.attr("#api_key", "aria-invalid").await.as_deref(),
+        Some("false")
+    );
+    assert_eq!(b.value("#email").await, "joku.muu@esimerkki.fi");
+    b.screenshot("preferences-step1-wrong-email").await;
 
     b.close().await;
     p.stop().await;
