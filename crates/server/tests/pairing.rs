@@ -72,9 +72,12 @@ async fn identity_token_is_exchanged_for_a_session_and_bad_tokens_are_refused() 
     let wrong_audience =
         sims.graph
             .mint_id_token(&m.tenant_id, &m.user_id, &m.email, "someone-else");
-    let mut tampered = sims.identity_token();
-    tampered.pop();
-    tampered.push(if tampered.ends_with('A') { 'B' } else { 'A' });
+    // Change one character inside the signature (not the last one, whose low bits are only padding).
+    let good = sims.identity_token();
+    let sig_start = good.rfind('.').unwrap() + 1;
+    let i = sig_start + 10;
+    let flipped = if &good[i..=i] == "A" { "Q" } else { "A" };
+    let tampered = format!("{}{flipped}{}", &good[..i], &good[i + 1..]);
     for (name, bad, code) in [
         ("expired", expired, "token_expired"),
         ("wrong audience", wrong_audience, "unauthorized"),
