@@ -33,6 +33,8 @@ pub fn app(state: AppState) -> Router {
         .merge(http::items::router())
         .merge(http::messages::router())
         .merge(http::openapi::router())
+        // Unknown API paths answer with our JSON error, not the static files' empty 404.
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
         .nest_service("/taskpane", static_files.clone())
         .fallback_service(static_files)
         .layer(middleware::from_fn_with_state(
@@ -80,4 +82,8 @@ fn cors(config: &crate::Config) -> CorsLayer {
             axum::http::header::ACCEPT_LANGUAGE,
         ])
         .max_age(Duration::from_secs(600))
+}
+
+async fn api_not_found(crate::extract::Lang(lang): crate::extract::Lang) -> crate::error::AppError {
+    crate::error::AppError::code(api_types::ErrorCode::NotFound, lang)
 }

@@ -73,3 +73,42 @@ fn truncate(s: &str, max: usize) -> &str {
         None => s,
     }
 }
+
+/// `Query<T>` whose failures are our localized 400 with the parser's reason.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|r| bad_request(&r.body_text(), lang))
+    }
+}
+
+/// `Path<T>` whose failures (e.g. invalid percent-encoding) are our localized 400.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|r| bad_request(&r.body_text(), lang))
+    }
+}
+
+fn bad_request(detail: &str, lang: UiLanguage) -> AppError {
+    let message = format!(
+        "{} {}",
+        ErrorCode::BadRequest.message(lang),
+        truncate(detail, 300)
+    );
+    AppError::Api(ApiError::new(ErrorCode::BadRequest, lang).with_message(message))
+}

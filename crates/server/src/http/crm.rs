@@ -8,11 +8,7 @@ use api_types::{
     relations::{Relation, RelationKind, RelationSearchQuery},
     routes, validation,
 };
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use crmservice::{Match, Session};
 use serde_json::json;
 
@@ -20,6 +16,7 @@ use crate::{
     auth::Caller,
     crm_access,
     error::{AppError, AppResult},
+    extract::ApiQuery,
     http::preferences,
     state::AppState,
     store::{self, PairingRow},
@@ -56,7 +53,7 @@ fn lang(l: api_types::Language) -> crmservice::Language {
 async fn activity_types(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<PicklistQuery>,
+    ApiQuery(q): ApiQuery<PicklistQuery>,
 ) -> AppResult<Json<Vec<PicklistEntry>>> {
     let (pairing, session) = session_for(&state, &caller).await?;
     let entries = session
@@ -89,7 +86,7 @@ async fn activity_types(
 async fn activity_statuses(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<PicklistQuery>,
+    ApiQuery(q): ApiQuery<PicklistQuery>,
 ) -> AppResult<Json<Vec<PicklistEntry>>> {
     let (_, session) = session_for(&state, &caller).await?;
     let entries = session
@@ -112,7 +109,7 @@ const SEARCH_LIMIT: u32 = 20;
 async fn search(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<RelationSearchQuery>,
+    ApiQuery(q): ApiQuery<RelationSearchQuery>,
 ) -> AppResult<Json<Vec<Relation>>> {
     let text = q.q.as_deref().unwrap_or("").trim().to_owned();
     if let Err(e) = validation::validate_search_query(&text) {

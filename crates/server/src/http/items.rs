@@ -7,11 +7,7 @@ use api_types::{
     relations::{RelationRef, Relations},
     routes, validation,
 };
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use crmservice::{ActivityPatch, Session};
 use graph::{EventWrite, ExtendedProperty};
 use serde_json::Value;
@@ -20,7 +16,7 @@ use crate::{
     auth::Caller,
     crm_access,
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiPath},
     graph_access,
     http::{crm::session_for, pairing::mailbox_client, preferences},
     state::AppState,
@@ -194,7 +190,7 @@ async fn info(
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(event_id): Path<String>,
+    ApiPath(event_id): ApiPath<String>,
 ) -> AppResult<Json<ItemInfo>> {
     let (pairing, session) = session_for(&state, &caller).await?;
     Ok(Json(
@@ -208,7 +204,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(event_id): Path<String>,
+    ApiPath(event_id): ApiPath<String>,
     ApiJson(req): ApiJson<ItemUpdate>,
 ) -> AppResult<Json<ItemInfo>> {
     let lang = caller.lang;

@@ -10,7 +10,7 @@ use api_types::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     routing::{get, post},
 };
 use crmservice::{Match, NewEmail, Session};
@@ -20,7 +20,7 @@ use crate::{
     auth::Caller,
     crm_access,
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiPath},
     graph_access,
     http::{crm::session_for, pairing::mailbox_client},
     state::AppState,
@@ -95,7 +95,7 @@ async fn mailbox_email(state: &AppState, caller: &Caller) -> AppResult<String> {
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(message_id): Path<String>,
+    ApiPath(message_id): ApiPath<String>,
 ) -> AppResult<Json<MessageInfo>> {
     let (pairing, session) = session_for(&state, &caller).await?;
     let mailbox = mailbox_client(&state, &caller).await?;
@@ -126,7 +126,7 @@ async fn read(
 async fn save(
     State(state): State<AppState>,
     caller: Caller,
-    Path(message_id): Path<String>,
+    ApiPath(message_id): ApiPath<String>,
     ApiJson(req): ApiJson<SaveMessageRequest>,
 ) -> AppResult<Json<SaveMessageResponse>> {
     let lang = caller.lang;

@@ -15,7 +15,7 @@ use api_types::{
 };
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
@@ -29,7 +29,7 @@ use crate::{
     auth::Caller,
     crm_access,
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, ApiQuery},
     graph_access,
     state::AppState,
     store::{self, PairingRow, SecretKind},
@@ -243,7 +243,7 @@ async fn create(
 async fn unpair(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UnpairQuery>,
+    ApiQuery(q): ApiQuery<UnpairQuery>,
 ) -> AppResult<Response> {
     let lang = caller.lang;
     let pairing = store::pairing_of_mailbox(&state.db, caller.mailbox_id)
