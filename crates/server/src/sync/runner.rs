@@ -564,9 +564,12 @@ impl<'a> Run<'a> {
                 .await?,
             );
         }
+        let mut batched = self.create_events_in_batches(plan, mailbox).await;
         let mut done = 0;
-        for step in &plan.steps {
-            let outcomes = if step.writes.is_empty() {
+        for (index, step) in plan.steps.iter().enumerate() {
+            let outcomes = if let Some(outcomes) = batched.remove(&index) {
+                outcomes
+            } else if step.writes.is_empty() {
                 Vec::new()
             } else {
                 self.perform(step, crm, mailbox, settings).await
@@ -609,6 +612,110 @@ impl<'a> Run<'a> {
                 .await?;
         }
         Ok((o2c, c2o))
+    }
+
+    /// Creates the events of every step that only creates one (new CRM activities copied to the
+    /// calendar) through `$batch`, 20 to a request; returns each such step's outcome by step index.
+    /// The creates carry their deterministic `transactionId`, so a batch repeated after a lost answer
+    /// does not duplicate anything.
+    async fn create_events_in_batches(
+        &mut self,
+        plan: &Plan,
+        mailbox: &MailboxClient,
+    ) -> std::collections::HashMap<usize, Vec<WriteOutcome>> {
+        let mut out = std::collections::HashMap::new();
+        let creates: Vec<usize> = plan
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.writes.len() == 1 && matches!(s.writes[0], Write::CreateOutlook { .. })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // A single create is no cheaper batched.
+        if creates.len() < 2 {
+            return out;
+        }
+        let url = format!("/me/calendars/{}/events", self.pairing.calendar_id);
+        for chunk in creates.chunks(graph::MAX_BATCH) {
+            let requests: Vec<graph::BatchRequest> = chunk
+                .iter()
+                .filter_map(|&i| match &plan.steps[i].writes[0] {
+                    Write::CreateOutlook {
+                        content,
+                        crm_link,
+                        transaction_id,
+                        ..
+                    } => {
+                        let mut event = convert::event_write(content, &crm_link.0);
+                        event.transaction_id = Some(transaction_id.clone());
+                        let body = serde_json::to_value(&event).ok()?;
+                        Some(
+                            graph::BatchRequest::new(i.to_string(), "POST", url.clone()).json(body),
+                        )
+                    }
+                    _ => None,
+                })
+                .collect();
+            match mailbox.batch(requests).await {
+                Ok(responses) => {
+                    for r in responses {
+                        let Ok(i) = r.id.parse::<usize>() else {
+                            continue;
+                        };
+                        let created = r
+                            .is_success()
+                            .then(|| {
+                                r.body.as_ref().and_then(|b| {
+                                    serde_json::from_value::<graph::Event>(b.clone()).ok()
+                                })
+                            })
+                            .flatten();
+                        let outcome = match created {
+                            Some(e) => WriteOutcome::Created {
+                                id: e.id,
+                                version: e.change_key,
+                            },
+                            None => {
+                                let message = format!(
+                                    "creating the event failed ({}): {}",
+                                    r.status,
+                                    r.body
+                                        .as_ref()
+                                        .map(|b| b["error"]["message"].to_string())
+                                        .unwrap_or_default()
+                                );
+                                self.errors.push((
+                                    Direction::CrmToOutlook,
+                                    SyncErrorEntry {
+                                        subject: step_subject(&plan.steps[i]),
+                                        message,
+                                        at: Utc::now(),
+                                    },
+                                ));
+                                WriteOutcome::Failed
+                            }
+                        };
+                        out.insert(i, vec![outcome]);
+                    }
+                }
+                Err(e) => {
+                    for &i in chunk {
+                        self.errors.push((
+                            Direction::CrmToOutlook,
+                            SyncErrorEntry {
+                                subject: step_subject(&plan.steps[i]),
+                                message: e.to_string(),
+                                at: Utc::now(),
+                            },
+                        ));
+                        out.insert(i, vec![WriteOutcome::Failed]);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Performs a step's writes in order, stopping at the first failure (the row then stays as it was,
