@@ -59,9 +59,20 @@ impl Db {
     }
 }
 
+fn static_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"))
+}
+
+/// With the background worker: what users get.
 async fn start(db: &Db, tune: impl FnOnce(&mut crm_server::Config)) -> DemoEnv {
-    let static_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"));
-    DemoEnv::start(&db.url, 0, static_dir, tune)
+    DemoEnv::start(&db.url, 0, static_dir(), tune)
+        .await
+        .expect("demo environment")
+}
+
+/// Without the worker: the measurement drives every run itself.
+async fn start_quiet(db: &Db) -> DemoEnv {
+    DemoEnv::start_without_worker(&db.url, static_dir(), |_| {})
         .await
         .expect("demo environment")
 }
@@ -226,8 +237,8 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 async fn idle_cost() {
     let db = Db::create().await;
-    // No background worker interference: runs are driven here.
-    let env = start(&db, |_| {}).await;
+    // No background worker: runs are driven here.
+    let env = start_quiet(&db).await;
     let (_, pairing) = pair_demo(&env).await;
     for _ in 0..3 {
         run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
@@ -279,7 +290,7 @@ async fn idle_cost() {
 
 async fn initial_sync(n: usize) {
     let db = Db::create().await;
-    let env = start(&db, |_| {}).await;
+    let env = start_quiet(&db).await;
     let email = env.mailbox.email.clone();
     let cal = env.mailbox.calendar_id.clone();
     let base = Utc::now() + chrono::Duration::days(1);
@@ -377,7 +388,7 @@ async fn scale(sizes: &[usize]) {
     );
     for &n in sizes {
         let db = Db::create().await;
-        let env = start(&db, |_| {}).await;
+        let env = start_quiet(&db).await;
         let mut ids = vec![pair_demo(&env).await.1];
         for i in 1..n {
             ids.push(extra_pairing(&env, i).await);

@@ -29,7 +29,7 @@ pub struct DemoEnv {
     pub state: AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    background: Background,
+    background: Option<Background>,
     sims: Vec<sim::Running>,
 }
 
@@ -41,6 +41,26 @@ impl DemoEnv {
         port: u16,
         static_dir: PathBuf,
         tune: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        Self::start_inner(database_url, port, static_dir, tune, true).await
+    }
+
+    /// Like [`DemoEnv::start`] but without the background worker, for measurements that drive the
+    /// sync runs themselves.
+    pub async fn start_without_worker(
+        database_url: &str,
+        static_dir: PathBuf,
+        tune: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        Self::start_inner(database_url, 0, static_dir, tune, false).await
+    }
+
+    async fn start_inner(
+        database_url: &str,
+        port: u16,
+        static_dir: PathBuf,
+        tune: impl FnOnce(&mut Config),
+        with_worker: bool,
     ) -> anyhow::Result<Self> {
         let any: SocketAddr = "127.0.0.1:0".parse().expect("valid");
         let crm = sim::crm::CrmSim::new();
@@ -75,7 +95,7 @@ impl DemoEnv {
             .context("cannot connect to the demo database")?;
         db::migrate(&pool).await.context("applying migrations")?;
         let state = AppState::new(pool, config)?;
-        let background = crate::background::start(&state);
+        let background = with_worker.then(|| crate::background::start(&state));
         let router = demo_routes(
             &graph,
             &mailbox,
@@ -108,7 +128,9 @@ impl DemoEnv {
     pub async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.server.await;
-        self.background.stop().await;
+        if let Some(b) = self.background {
+            b.stop().await;
+        }
         for s in self.sims {
             s.stop().await;
         }
