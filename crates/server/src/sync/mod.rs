@@ -17,4 +17,4 @@
 pub mod convert;
 mod runner;
 
-pub use runner::{SyncHandler, run_pairing};
+pub use runner::{RunEnd, SyncHandler, run_pairing};

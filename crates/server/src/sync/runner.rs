@@ -565,6 +565,10 @@ impl<'a> Run<'a> {
             );
         }
         let mut batched = self.create_events_in_batches(plan, mailbox).await;
+        batched.extend(
+            self.create_activities_and_tag_in_batches(plan, crm, mailbox)
+                .await,
+        );
         let mut done = 0;
         for (index, step) in plan.steps.iter().enumerate() {
             let outcomes = if let Some(outcomes) = batched.remove(&index) {
@@ -713,6 +717,162 @@ impl<'a> Run<'a> {
                         out.insert(i, vec![WriteOutcome::Failed]);
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// Steps that copy an Outlook event to the CRM: the activities are created one by one (the CRM has
+    /// no batch API), then the events are tagged with their new activity id through `$batch`, 20 to a
+    /// request (each PATCH carries `If-Match`, so a stale event fails alone and is retried next run).
+    async fn create_activities_and_tag_in_batches(
+        &mut self,
+        plan: &Plan,
+        crm: &Session,
+        mailbox: &MailboxClient,
+    ) -> std::collections::HashMap<usize, Vec<WriteOutcome>> {
+        let mut out = std::collections::HashMap::new();
+        let steps: Vec<usize> = plan
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                matches!(
+                    s.writes.as_slice(),
+                    [
+                        Write::CreateCrm { .. },
+                        Write::UpdateOutlook {
+                            if_version: Some(_),
+                            crm_link: Some(CrmLink::CreatedInThisStep),
+                            ..
+                        }
+                    ]
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if steps.len() < 2 {
+            return out;
+        }
+        let tz = crm.client().config().time_zone;
+        let mut tags: Vec<(usize, graph::BatchRequest)> = Vec::new();
+        for &i in &steps {
+            let step = &plan.steps[i];
+            let mut synced_type = None;
+            let created = match self
+                .write(&step.writes[0], crm, mailbox, tz, &None, &mut synced_type)
+                .await
+            {
+                Ok(o) => o,
+                Err(message) => {
+                    self.errors.push((
+                        Direction::OutlookToCrm,
+                        SyncErrorEntry {
+                            subject: step_subject(step),
+                            message,
+                            at: Utc::now(),
+                        },
+                    ));
+                    out.insert(i, vec![WriteOutcome::Failed]);
+                    continue;
+                }
+            };
+            let WriteOutcome::Created {
+                id: activity_id, ..
+            } = &created
+            else {
+                out.insert(i, vec![created]);
+                continue;
+            };
+            if let Write::UpdateOutlook {
+                id,
+                if_version: Some(v),
+                patch,
+                ..
+            } = &step.writes[1]
+            {
+                let body = convert::event_patch(patch, Some(activity_id), synced_type.as_deref());
+                if let Ok(body) = serde_json::to_value(&body) {
+                    tags.push((
+                        i,
+                        graph::BatchRequest::new(
+                            i.to_string(),
+                            "PATCH",
+                            format!("/me/events/{}", id.0),
+                        )
+                        .json(body)
+                        .header("If-Match", &format!("W/\"{v}\"")),
+                    ));
+                }
+            }
+            out.insert(i, vec![created]);
+        }
+        for chunk in tags.chunks(graph::MAX_BATCH) {
+            let requests: Vec<graph::BatchRequest> = chunk.iter().map(|(_, r)| r.clone()).collect();
+            let responses = match mailbox.batch(requests).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Leave these steps to be tagged one by one below... they already created their
+                    // activity, so record the tag as failed: the next run tags (or adopts) them.
+                    for (i, _) in chunk {
+                        self.errors.push((
+                            Direction::OutlookToCrm,
+                            SyncErrorEntry {
+                                subject: step_subject(&plan.steps[*i]),
+                                message: e.to_string(),
+                                at: Utc::now(),
+                            },
+                        ));
+                        if let Some(o) = out.get_mut(i) {
+                            o.push(WriteOutcome::Failed);
+                        }
+                    }
+                    continue;
+                }
+            };
+            for r in responses {
+                let Ok(i) = r.id.parse::<usize>() else {
+                    continue;
+                };
+                let outcome = if r.is_success() {
+                    let version = r
+                        .body
+                        .as_ref()
+                        .and_then(|b| b["changeKey"].as_str())
+                        .map(str::to_owned);
+                    WriteOutcome::Updated { version }
+                } else if r.status == 404 {
+                    WriteOutcome::NotFound
+                } else {
+                    self.errors.push((
+                        Direction::OutlookToCrm,
+                        SyncErrorEntry {
+                            subject: step_subject(&plan.steps[i]),
+                            message: format!(
+                                "tagging the event failed ({}); retrying next run",
+                                r.status
+                            ),
+                            at: Utc::now(),
+                        },
+                    ));
+                    WriteOutcome::Failed
+                };
+                if let Some(o) = out.get_mut(&i) {
+                    o.push(outcome);
+                }
+            }
+        }
+        // A tag Graph never answered counts as failed, so the cursors stay and the next run retries.
+        for (&i, o) in &out {
+            if o.len() == 1 && matches!(o[0], WriteOutcome::Created { .. }) {
+                self.errors.push((
+                    Direction::OutlookToCrm,
+                    SyncErrorEntry {
+                        subject: step_subject(&plan.steps[i]),
+                        message: "tagging the event got no answer; retrying next run".into(),
+                        at: Utc::now(),
+                    },
+                ));
             }
         }
         out
