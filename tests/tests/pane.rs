@@ -547,6 +547,26 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
     // The Outlook stand-in: the demo credentials, the calendar week and the CRM's activities.
     b.wait_text("#creds", &p.env.demo_crm.api_key).await;
     b.wait_text("#activities", "Tarjouspalaveri").await;
+    // The editors stay closed until an entry is opened or created.
+    let shown = "return getComputedStyle(document.querySelector(arguments[0])).display !== 'none';";
+    for form in ["#event-form", "#activity-form"] {
+        assert_eq!(
+            b.js(shown, vec![json!(form)]).await,
+            json!(false),
+            "{form} is hidden until it is opened"
+        );
+    }
+    b.click("#new-event").await;
+    b.wait_js("the event editor opens", shown, vec![json!("#event-form")])
+        .await;
+    b.click("#event-cancel").await;
+    b.wait_js(
+        "the event editor closes",
+        "return getComputedStyle(document.querySelector('#event-form')).display === 'none';",
+        vec![],
+    )
+    .await;
+
     // The real pane, docked in it, runs under the Office.js stand-in: no browser-preview bar, the
     // mailbox comes from the stand-in, and the paired account shows.
     b.wait_for("#pane").await;
