@@ -4,7 +4,11 @@
 //!
 //! Needs the pane's WASM in `static/pkg/` (`cargo xtask pane`; `cargo xtask test` builds it first),
 //! `/usr/bin/chromedriver` and `/usr/bin/chromium`, and Postgres (`DATABASE_URL` or the local default).
-//! Screenshots of each screen land in `target/screenshots/`.
+//! Screenshots of each screen land in `target/screenshots/` (stable names: `preferences-step1.png`,
+//! `preferences-step1-wrong-password.png`, `preferences-step2.png`, `login.png`, `item.png`,
+//! `item-pending.png`, `status.png`, `status-en.png`, `forced-removal.png`, `workbench.png`, ...).
+//! `E2E_DRIVER_LOG=<dir>` keeps chromedriver's log with Chromium's console for a failing run; a pane
+//! that fails to start fails the test at once with the console's message.
 
 mod support;
 
