@@ -4,7 +4,11 @@
 //!
 //! Needs the pane's WASM in `static/pkg/` (`cargo xtask pane`; `cargo xtask test` builds it first),
 //! `/usr/bin/chromedriver` and `/usr/bin/chromium`, and Postgres (`DATABASE_URL` or the local default).
-//! Screenshots of each screen land in `target/screenshots/`.
+//! Screenshots of each screen land in `target/screenshots/` (stable names: `preferences-step1.png`,
+//! `preferences-step1-wrong-password.png`, `preferences-step2.png`, `login.png`, `item.png`,
+//! `item-pending.png`, `status.png`, `status-en.png`, `forced-removal.png`, `workbench.png`, ...).
+//! `E2E_DRIVER_LOG=<dir>` keeps chromedriver's log with Chromium's console for a failing run; a pane
+//! that fails to start fails the test at once with the console's message.
 
 mod support;
 
@@ -547,6 +551,26 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
     // The Outlook stand-in: the demo credentials, the calendar week and the CRM's activities.
     b.wait_text("#creds", &p.env.demo_crm.api_key).await;
     b.wait_text("#activities", "Tarjouspalaveri").await;
+    // The editors stay closed until an entry is opened or created.
+    let shown = "return getComputedStyle(document.querySelector(arguments[0])).display !== 'none';";
+    for form in ["#event-form", "#activity-form"] {
+        assert_eq!(
+            b.js(shown, vec![json!(form)]).await,
+            json!(false),
+            "{form} is hidden until it is opened"
+        );
+    }
+    b.click("#new-event").await;
+    b.wait_js("the event editor opens", shown, vec![json!("#event-form")])
+        .await;
+    b.click("#event-cancel").await;
+    b.wait_js(
+        "the event editor closes",
+        "return getComputedStyle(document.querySelector('#event-form')).display === 'none';",
+        vec![],
+    )
+    .await;
+
     // The real pane, docked in it, runs under the Office.js stand-in: no browser-preview bar, the
     // mailbox comes from the stand-in, and the paired account shows.
     b.wait_for("#pane").await;
