@@ -27,6 +27,16 @@ pub fn LoginView() -> impl IntoView {
                 }
                 match ctx.login.get() {
                     None => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
+                    // Logged in by pairing but nothing remembered: the form stays, so "Muista
+                    // kirjautumistiedot" can be turned on without logging out first.
+                    Some(state) if state.logged_in && !state.remembered => {
+                        let username = state.username.unwrap_or_default();
+                        view! {
+                            <LoggedIn remembered=false username=username.clone()/>
+                            <LoginFormView username=username cooldown=state.cooldown_until.map(|t| t.timestamp_millis())/>
+                        }
+                        .into_any()
+                    }
                     Some(state) if state.logged_in => view! { <LoggedIn remembered=state.remembered username=state.username.unwrap_or_default()/> }.into_any(),
                     Some(state) => view! { <LoginFormView username=state.username.unwrap_or_default() cooldown=state.cooldown_until.map(|t| t.timestamp_millis())/> }.into_any(),
                 }
