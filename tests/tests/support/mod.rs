@@ -808,21 +808,9 @@ pub async fn pair(b: &Browser, p: &Product) {
 /// Logs in on `#/login` with "Muista kirjautumistiedot" ticked; waits for the logged-in notice.
 pub async fn log_in(b: &Browser, p: &Product, screenshot: Option<&str>) {
     b.nav("#/login").await;
-    // Pairing already signs the user in (without "remember"): the screen then offers only "Kirjaudu
-    // ulos", so ticking "Muista kirjautumistiedot" takes logging out first.
-    let screen = b
-        .wait_js(
-            "the login screen shows a form or the logged-in state",
-            "if (document.querySelector('#password')) return 'form';
-             const s = document.querySelector('section[aria-labelledby=login-title] .notice.success');
-             return s ? 'logged-in' : null;",
-            vec![],
-        )
-        .await;
-    if screen == json!("logged-in") {
-        b.click_button("Kirjaudu ulos").await;
-        b.wait_for("#password").await;
-    }
+    // Pairing already signs the user in (without "remember"); the screen then shows that state and
+    // still offers the form, so "Muista kirjautumistiedot" can be ticked without logging out.
+    b.wait_for("#password").await;
     b.fill("#username", &p.env.demo_crm.username).await;
     b.fill("#password", &p.env.demo_crm.password).await;
     b.click("#remember").await;
@@ -836,8 +824,13 @@ pub async fn log_in(b: &Browser, p: &Product, screenshot: Option<&str>) {
         b.screenshot(name).await;
     }
     b.click("#login-submit").await;
-    b.wait_for("section[aria-labelledby=login-title] .notice.success")
-        .await;
+    // Logged in with remembered credentials: the form gives way to the logged-in notice.
+    b.wait_js(
+        "the login form gives way to the logged-in state",
+        "return !document.querySelector('#password') && !!document.querySelector('section[aria-labelledby=login-title] .notice.success');",
+        vec![],
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------------
