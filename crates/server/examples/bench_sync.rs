@@ -372,7 +372,7 @@ async fn initial_sync(n: usize) {
         crm_requests as f64 / to_crm.max(1) as f64
     );
     println!(
-        "Events created in Outlook go through `$batch`, 20 to a request. An Outlook event copied to the CRM still costs one PATCH that tags it with the activity id (not batched yet), and every created activity costs a marker lookup and a POST (the idempotency rule).\n"
+        "Events created in Outlook, and the PATCHes that tag Outlook events with the activity they were copied to, go through `$batch`, 20 to a request. The CRM has no batch API: every created activity costs a marker lookup and a POST (the idempotency rule).\n"
     );
     env.stop().await;
     db.drop().await;
