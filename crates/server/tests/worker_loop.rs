@@ -1,6 +1,9 @@
 //! The worker loop in one process on real Postgres: running due jobs, storing the handler's schedule,
 //! failures and panics, heartbeats, lost leases, bounded concurrency, wake-up by NOTIFY, graceful stop.
 
+mod common;
+
+use common::worker::{fixture, pairing};
 use std::{
     future::Future,
     sync::{
@@ -12,64 +15,15 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use crm_server::{
-    db,
     metrics::Metrics,
     worker::{
         Backoff, ClaimedJob, Enqueued, JobError, JobHandler, JobKind, JobOutcome, JobQueue,
         Trigger, Worker, WorkerConfig,
     },
 };
-use sqlx::{PgPool, postgres::PgPoolOptions};
-use test_db::TestDb;
-use uuid::Uuid;
+use sqlx::PgPool;
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-struct Fixture {
-    _db: TestDb,
-    pool: PgPool,
-    queue: JobQueue,
-}
-
-async fn fixture() -> Fixture {
-    let db = TestDb::new().await;
-    let pool = PgPoolOptions::new()
-        .max_connections(12)
-        .connect(db.url())
-        .await
-        .expect("connect");
-    db::migrate(&pool).await.expect("migrate");
-    let queue = JobQueue::new(pool.clone());
-    Fixture {
-        _db: db,
-        pool,
-        queue,
-    }
-}
-
-async fn pairing(f: &Fixture) -> Uuid {
-    let mailbox = Uuid::new_v4();
-    let pairing = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO mailboxes (id, tenant_id, object_id, email)
-         VALUES ($1, 'tenant', $1::text, 'user@example.com')",
-    )
-    .bind(mailbox)
-    .execute(&f.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO pairings (id, mailbox_id, crm_address, crm_username, crm_user_id, calendar_id)
-         VALUES ($1, $2, 'https://crm.example', 'user', '1', 'calendar')",
-    )
-    .bind(pairing)
-    .bind(mailbox)
-    .execute(&f.pool)
-    .await
-    .unwrap();
-    f.queue.ensure_jobs(pairing).await.unwrap();
-    pairing
-}
 
 fn config() -> WorkerConfig {
     WorkerConfig {

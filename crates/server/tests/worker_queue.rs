@@ -1,66 +1,18 @@
 //! The leased job queue on real Postgres: claiming, leases and their expiry, completion, failure with
 //! backoff, enqueueing, and the fencing token that keeps a stale worker from touching a new lease.
 
+mod common;
+
+use common::worker::{Fixture, fixture, pairing};
 use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, Utc};
-use crm_server::{
-    db,
-    worker::{Backoff, ClaimedJob, Enqueued, JobError, JobKind, JobQueue, QueueError, Trigger},
-};
-use sqlx::{PgPool, postgres::PgPoolOptions};
-use test_db::TestDb;
+use crm_server::worker::{Backoff, ClaimedJob, Enqueued, JobError, JobKind, QueueError, Trigger};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(30);
 const HOUR: Duration = Duration::from_secs(3600);
-
-struct Fixture {
-    _db: TestDb,
-    pool: PgPool,
-    queue: JobQueue,
-}
-
-async fn fixture() -> Fixture {
-    let db = TestDb::new().await;
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect(db.url())
-        .await
-        .expect("connect");
-    db::migrate(&pool).await.expect("migrate");
-    let queue = JobQueue::new(pool.clone());
-    Fixture {
-        _db: db,
-        pool,
-        queue,
-    }
-}
-
-/// Inserts a mailbox and its pairing (the minimum the `jobs` foreign key needs) and its jobs.
-async fn pairing(f: &Fixture) -> Uuid {
-    let mailbox = Uuid::new_v4();
-    let pairing = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO mailboxes (id, tenant_id, object_id, email)
-         VALUES ($1, 'tenant', $1::text, 'user@example.com')",
-    )
-    .bind(mailbox)
-    .execute(&f.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO pairings (id, mailbox_id, crm_address, crm_username, crm_user_id, calendar_id)
-         VALUES ($1, $2, 'https://crm.example', 'user', '1', 'calendar')",
-    )
-    .bind(pairing)
-    .bind(mailbox)
-    .execute(&f.pool)
-    .await
-    .unwrap();
-    f.queue.ensure_jobs(pairing).await.unwrap();
-    pairing
-}
 
 async fn db_now(pool: &PgPool) -> DateTime<Utc> {
     sqlx::query_scalar("SELECT now()")

@@ -1,6 +1,8 @@
 //! A real server on a TCP port with its own fresh database, for integration tests.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod worker;
+
 use crm_server::{AppState, Config, db, serve};
 use test_db::TestDb;
 use tokio::net::TcpListener;
