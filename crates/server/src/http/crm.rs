@@ -135,103 +135,54 @@ async fn search(
                 Err(e) => return Err(err(e)),
             };
             let needle = text.to_lowercase();
-            let keep = |name: &str| needle.is_empty() || name.to_lowercase().contains(&needle);
-            match q.kind {
-                RelationKind::Contacts => out.extend(
-                    rel.contacts
-                        .iter()
-                        .filter(|c| keep(&c.full_name()))
-                        .map(|c| Relation {
-                            kind: RelationKind::Contacts,
-                            id: c.id.clone(),
-                            name: c.full_name(),
-                            detail: c.email.clone(),
-                            related: true,
-                        }),
-                ),
-                RelationKind::Projects => out.extend(
-                    rel.projects
-                        .iter()
-                        .filter(|p| keep(&p.name))
-                        .map(|p| Relation {
-                            kind: RelationKind::Projects,
-                            id: p.id.clone(),
-                            name: p.name.clone(),
-                            detail: None,
-                            related: true,
-                        }),
-                ),
-                RelationKind::Potentials => out.extend(
-                    rel.open_potentials
-                        .iter()
-                        .filter(|p| keep(&p.name))
-                        .map(|p| Relation {
-                            kind: RelationKind::Potentials,
-                            id: p.id.clone(),
-                            name: p.name.clone(),
-                            detail: p.status.clone(),
-                            related: true,
-                        }),
-                ),
-                RelationKind::Accounts => {}
-            }
+            let keep =
+                |x: &&dyn Related| needle.is_empty() || x.name().to_lowercase().contains(&needle);
+            let listed: Vec<&dyn Related> = match q.kind {
+                RelationKind::Contacts => rel.contacts.iter().map(|c| c as &dyn Related).collect(),
+                RelationKind::Projects => rel.projects.iter().map(|p| p as &dyn Related).collect(),
+                RelationKind::Potentials => rel
+                    .open_potentials
+                    .iter()
+                    .map(|p| p as &dyn Related)
+                    .collect(),
+                RelationKind::Accounts => Vec::new(),
+            };
+            out.extend(
+                listed
+                    .into_iter()
+                    .filter(keep)
+                    .map(|x| relation(q.kind, x, true)),
+            );
         }
     }
     if !text.is_empty() {
         let found: Vec<Relation> = match q.kind {
-            RelationKind::Accounts => session
-                .search_accounts(&text, Match::Contains, SEARCH_LIMIT)
-                .await
-                .map_err(err)?
-                .into_iter()
-                .map(|a| Relation {
-                    kind: q.kind,
-                    id: a.id,
-                    name: a.name,
-                    detail: a.account_type,
-                    related: false,
-                })
-                .collect(),
-            RelationKind::Contacts => session
-                .search_contacts(&text, Match::Contains, SEARCH_LIMIT)
-                .await
-                .map_err(err)?
-                .into_iter()
-                .map(|c| Relation {
-                    kind: q.kind,
-                    name: c.full_name(),
-                    id: c.id,
-                    detail: c.email,
-                    related: false,
-                })
-                .collect(),
-            RelationKind::Projects => session
-                .search_projects(&text, Match::Contains, SEARCH_LIMIT)
-                .await
-                .map_err(err)?
-                .into_iter()
-                .map(|p| Relation {
-                    kind: q.kind,
-                    id: p.id,
-                    name: p.name,
-                    detail: None,
-                    related: false,
-                })
-                .collect(),
-            RelationKind::Potentials => session
-                .search_potentials(&text, Match::Contains, SEARCH_LIMIT)
-                .await
-                .map_err(err)?
-                .into_iter()
-                .map(|p| Relation {
-                    kind: q.kind,
-                    id: p.id,
-                    name: p.name,
-                    detail: p.status,
-                    related: false,
-                })
-                .collect(),
-        };
+            RelationKind::Accounts => search_results(
+                q.kind,
+                session
+                    .search_accounts(&text, Match::Contains, SEARCH_LIMIT)
+                    .await,
+            ),
+            RelationKind::Contacts => search_results(
+                q.kind,
+                session
+                    .search_contacts(&text, Match::Contains, SEARCH_LIMIT)
+                    .await,
+            ),
+            RelationKind::Projects => search_results(
+                q.kind,
+                session
+                    .search_projects(&text, Match::Contains, SEARCH_LIMIT)
+                    .await,
+            ),
+            RelationKind::Potentials => search_results(
+                q.kind,
+                session
+                    .search_potentials(&text, Match::Contains, SEARCH_LIMIT)
+                    .await,
+            ),
+        }
+        .map_err(err)?;
         for r in found {
             if !out.iter().any(|o| o.id == r.id) {
                 out.push(r);
@@ -239,4 +190,76 @@ async fn search(
         }
     }
     Ok(Json(out))
+}
+
+/// What a relation search shows of a CRM record.
+trait Related {
+    fn id(&self) -> &str;
+    fn name(&self) -> String;
+    fn detail(&self) -> Option<String>;
+}
+
+impl Related for crmservice::Account {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn detail(&self) -> Option<String> {
+        self.account_type.clone()
+    }
+}
+
+impl Related for crmservice::Contact {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> String {
+        self.full_name()
+    }
+    fn detail(&self) -> Option<String> {
+        self.email.clone()
+    }
+}
+
+impl Related for crmservice::Project {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn detail(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Related for crmservice::Potential {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn detail(&self) -> Option<String> {
+        self.status.clone()
+    }
+}
+
+fn relation(kind: RelationKind, x: &dyn Related, related: bool) -> Relation {
+    Relation {
+        kind,
+        id: x.id().to_owned(),
+        name: x.name(),
+        detail: x.detail(),
+        related,
+    }
+}
+
+fn search_results<T: Related>(
+    kind: RelationKind,
+    r: crmservice::Result<Vec<T>>,
+) -> crmservice::Result<Vec<Relation>> {
+    r.map(|list| list.iter().map(|x| relation(kind, x, false)).collect())
 }
