@@ -504,3 +504,38 @@ async fn without_the_address_book_setting_no_contact_is_written() {
             .all(|f| f["displayName"] != "CRM")
     );
 }
+
+#[tokio::test]
+async fn runs_aborted_at_any_point_lose_and_duplicate_nothing() {
+    let w = World::new().await;
+    for i in 0..25 {
+        w.create_outlook_event(&format!("Keskeytetty {i}"), 1 + i % 20, json!({}));
+        w.create_crm_activity(&format!("Katkaistu {i}"), "Soitto", 1 + i % 20);
+    }
+    // Each run is cut off after a growing time: wherever it stops (mid-listing, between a write and
+    // its status row, inside a batch), the next run must pick up without losing or repeating work.
+    for ms in [3u64, 10, 25, 50, 80, 120, 200, 300, 500, 800] {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(ms),
+            run_pairing(&w.server.state, w.pairing_id, JobKind::OutlookToCrm),
+        )
+        .await;
+    }
+    w.sync().await;
+    w.sync().await;
+    let (crm, outlook) = (w.crm_subjects(), w.outlook_subjects());
+    for i in 0..25 {
+        assert_eq!(
+            count(&crm, &format!("Keskeytetty {i}")),
+            1,
+            "Keskeytetty {i} in the CRM"
+        );
+        assert_eq!(
+            count(&outlook, &format!("Katkaistu {i}")),
+            1,
+            "Katkaistu {i} in Outlook"
+        );
+        assert_eq!(count(&outlook, &format!("Keskeytetty {i}")), 1);
+        assert_eq!(count(&crm, &format!("Katkaistu {i}")), 1);
+    }
+}
