@@ -135,6 +135,7 @@ pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
             ));
         }
     }
+    md.push_str(&long_property_run(quick)?);
     md.push_str(NOT_MEASURED);
     std::fs::write(root.join("BENCHMARKS.md"), md).context("writing BENCHMARKS.md")?;
     println!("\nwrote BENCHMARKS.md");
@@ -183,3 +184,32 @@ const NOT_MEASURED: &str = "
   cost against pairings.
 - The task pane's first render time in headless Chromium.
 ";
+
+/// The sync-core property tests with many more cases than `cargo xtask test` runs (nightly-sized).
+fn long_property_run(quick: bool) -> Result<String> {
+    let cases = if quick { "2000" } else { "20000" };
+    step(&format!(
+        "sync-core property tests, {cases} cases per property (release)"
+    ));
+    let started = std::time::Instant::now();
+    let status = Command::new(cargo_bin())
+        .args([
+            "test",
+            "--quiet",
+            "--release",
+            "-p",
+            "sync-core",
+            "--test",
+            "properties",
+        ])
+        .env("PROPTEST_CASES", cases)
+        .status()
+        .context("running the property tests")?;
+    let secs = started.elapsed().as_secs();
+    Ok(format!(
+        "\n# sync-core property tests, long run\n\nCommand: `PROPTEST_CASES={cases} cargo test --release -p sync-core --test properties`\n\n\
+         {} cases per property: **{}** in {secs} s.\n",
+        cases,
+        if status.success() { "passed" } else { "FAILED" }
+    ))
+}

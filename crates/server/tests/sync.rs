@@ -539,3 +539,90 @@ async fn runs_aborted_at_any_point_lose_and_duplicate_nothing() {
         assert_eq!(count(&crm, &format!("Katkaistu {i}")), 1);
     }
 }
+
+#[tokio::test]
+async fn the_future_days_setting_limits_what_is_copied() {
+    let w = World::with_prefs(|p| p["crm_to_outlook"]["future_days"] = json!(5)).await;
+    w.create_crm_activity("Pian", "Soitto", 3);
+    w.create_crm_activity("Liian kaukana", "Soitto", 20);
+    w.sync().await;
+    let outlook = w.outlook_subjects();
+    assert_eq!(count(&outlook, "Pian"), 1);
+    assert_eq!(count(&outlook, "Liian kaukana"), 0);
+}
+
+#[tokio::test]
+async fn an_empty_edit_delete_set_keeps_the_copy_when_the_original_is_deleted() {
+    let w = World::with_prefs(|p| p["crm_to_outlook"]["edit_delete_types"] = json!([])).await;
+    w.create_crm_activity("Jää kalenteriin", "Soitto", 3);
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Jää kalenteriin"), 1);
+    let id = w
+        .crm_activities()
+        .into_iter()
+        .find(|a| a["subject"] == "Jää kalenteriin")
+        .and_then(|a| {
+            a["id"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| a["id"].as_u64().map(|n| n.to_string()))
+        })
+        .unwrap();
+    w.sims
+        .crm
+        .delete(
+            w.sims.demo_crm.company_id,
+            "activities",
+            id.parse().unwrap(),
+        )
+        .unwrap();
+    // The deletion is found by the id scan, which runs every few minutes: force it by clearing the
+    // time of the last scan.
+    let pool = w.server.db.pool().await;
+    sqlx::query("UPDATE sync_cursors SET last_id_scan_at = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    w.sync().await;
+    assert_eq!(
+        count(&w.outlook_subjects(), "Jää kalenteriin"),
+        1,
+        "deleted although edits and deletions are off"
+    );
+}
+
+#[tokio::test]
+async fn with_edits_allowed_a_crm_deletion_removes_the_calendar_copy() {
+    let w = World::new().await;
+    w.create_crm_activity("Poistuu kalenterista", "Soitto", 3);
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Poistuu kalenterista"), 1);
+    let id = w
+        .crm_activities()
+        .into_iter()
+        .find(|a| a["subject"] == "Poistuu kalenterista")
+        .and_then(|a| {
+            a["id"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| a["id"].as_u64().map(|n| n.to_string()))
+        })
+        .unwrap();
+    w.sims
+        .crm
+        .delete(
+            w.sims.demo_crm.company_id,
+            "activities",
+            id.parse().unwrap(),
+        )
+        .unwrap();
+    let pool = w.server.db.pool().await;
+    sqlx::query("UPDATE sync_cursors SET last_id_scan_at = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    w.sync().await;
+    assert_eq!(count(&w.outlook_subjects(), "Poistuu kalenterista"), 0);
+}
