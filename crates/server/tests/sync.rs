@@ -147,6 +147,35 @@ impl World {
             )
             .unwrap();
     }
+
+    /// Deletes the activity in the CRM (as a user would) and makes the next run scan the CRM's ids,
+    /// which it otherwise does only every few minutes (the CRM has no deletion feed).
+    async fn delete_crm_activity_and_rescan(&self, subject: &str) {
+        let activity = self
+            .crm_activities()
+            .into_iter()
+            .find(|a| a["subject"] == subject)
+            .expect("activity");
+        let id = activity["id"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| activity["id"].as_u64().map(|n| n.to_string()))
+            .expect("activity id");
+        self.sims
+            .crm
+            .delete(
+                self.sims.demo_crm.company_id,
+                "activities",
+                id.parse().unwrap(),
+            )
+            .unwrap();
+        let pool = self.server.db.pool().await;
+        sqlx::query("UPDATE sync_cursors SET last_id_scan_at = NULL")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -557,33 +586,7 @@ async fn an_empty_edit_delete_set_keeps_the_copy_when_the_original_is_deleted() 
     w.create_crm_activity("Jää kalenteriin", "Soitto", 3);
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Jää kalenteriin"), 1);
-    let id = w
-        .crm_activities()
-        .into_iter()
-        .find(|a| a["subject"] == "Jää kalenteriin")
-        .and_then(|a| {
-            a["id"]
-                .as_str()
-                .map(str::to_owned)
-                .or_else(|| a["id"].as_u64().map(|n| n.to_string()))
-        })
-        .unwrap();
-    w.sims
-        .crm
-        .delete(
-            w.sims.demo_crm.company_id,
-            "activities",
-            id.parse().unwrap(),
-        )
-        .unwrap();
-    // The deletion is found by the id scan, which runs every few minutes: force it by clearing the
-    // time of the last scan.
-    let pool = w.server.db.pool().await;
-    sqlx::query("UPDATE sync_cursors SET last_id_scan_at = NULL")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    w.delete_crm_activity_and_rescan("Jää kalenteriin").await;
     w.sync().await;
     assert_eq!(
         count(&w.outlook_subjects(), "Jää kalenteriin"),
@@ -598,31 +601,8 @@ async fn with_edits_allowed_a_crm_deletion_removes_the_calendar_copy() {
     w.create_crm_activity("Poistuu kalenterista", "Soitto", 3);
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Poistuu kalenterista"), 1);
-    let id = w
-        .crm_activities()
-        .into_iter()
-        .find(|a| a["subject"] == "Poistuu kalenterista")
-        .and_then(|a| {
-            a["id"]
-                .as_str()
-                .map(str::to_owned)
-                .or_else(|| a["id"].as_u64().map(|n| n.to_string()))
-        })
-        .unwrap();
-    w.sims
-        .crm
-        .delete(
-            w.sims.demo_crm.company_id,
-            "activities",
-            id.parse().unwrap(),
-        )
-        .unwrap();
-    let pool = w.server.db.pool().await;
-    sqlx::query("UPDATE sync_cursors SET last_id_scan_at = NULL")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    w.delete_crm_activity_and_rescan("Poistuu kalenterista")
+        .await;
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Poistuu kalenterista"), 0);
 }
