@@ -44,6 +44,14 @@ pub async fn pairing(
     .await
 }
 
+/// The signed-in address of a mailbox.
+pub async fn mailbox_email(db: impl PgExecutor<'_>, mailbox_id: Uuid) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT email FROM mailboxes WHERE id = $1")
+        .bind(mailbox_id)
+        .fetch_one(db)
+        .await
+}
+
 /// The kinds of secrets we keep, one row each per mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKind {

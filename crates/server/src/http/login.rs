@@ -24,7 +24,7 @@ use crate::{
     extract::ApiJson,
     state::AppState,
     store::{self, PairingRow, SecretKind},
-    worker::{JobKind, JobQueue, Trigger},
+    worker::JobQueue,
 };
 
 /// Wrong passwords in a row before the cool-down starts, and its length.
@@ -163,17 +163,10 @@ async fn succeeded(
     .await?;
     tx.commit().await?;
     // Outlook → CRM starts right after login (the seed product: about 5 s), CRM → Outlook too.
-    let queue = JobQueue::new(state.db.clone());
-    queue
-        .ensure_jobs(pairing.id)
+    JobQueue::new(state.db.clone())
+        .run_all_now(pairing.id)
         .await
         .map_err(AppError::internal)?;
-    for kind in JobKind::ALL {
-        queue
-            .enqueue_now(pairing.id, kind, Trigger::User)
-            .await
-            .map_err(AppError::internal)?;
-    }
     Ok(())
 }
 

@@ -83,15 +83,6 @@ async fn suggested(session: &Session, m: &Message, own: &str) -> Relations {
     r
 }
 
-async fn mailbox_email(state: &AppState, caller: &Caller) -> AppResult<String> {
-    Ok(
-        sqlx::query_scalar("SELECT email FROM mailboxes WHERE id = $1")
-            .bind(caller.mailbox_id)
-            .fetch_one(&state.db)
-            .await?,
-    )
-}
-
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,7 +102,7 @@ async fn read(
     .bind(&imid)
     .fetch_optional(&state.db)
     .await?;
-    let own = mailbox_email(&state, &caller).await?;
+    let own = crate::store::mailbox_email(&state.db, caller.mailbox_id).await?;
     Ok(Json(MessageInfo {
         message_id,
         saved: saved.is_some(),

@@ -34,7 +34,7 @@ use crate::{
     state::AppState,
     store::{self, PairingRow, SecretKind},
     subscriptions,
-    worker::{JobKind, JobQueue, Trigger},
+    worker::JobQueue,
 };
 
 pub fn router() -> Router<AppState> {
@@ -71,15 +71,6 @@ async fn calendars(
     ))
 }
 
-async fn mailbox_email(state: &AppState, mailbox_id: Uuid) -> AppResult<String> {
-    Ok(
-        sqlx::query_scalar("SELECT email FROM mailboxes WHERE id = $1")
-            .bind(mailbox_id)
-            .fetch_one(&state.db)
-            .await?,
-    )
-}
-
 fn summary(p: &PairingRow, email: String) -> PairingSummary {
     PairingSummary {
         crm_address: p.crm_address.clone(),
@@ -95,7 +86,7 @@ async fn read(State(state): State<AppState>, caller: Caller) -> AppResult<Json<P
     let p = store::pairing_of_mailbox(&state.db, caller.mailbox_id)
         .await?
         .ok_or_else(|| AppError::code(ErrorCode::NotPaired, caller.lang))?;
-    let email = mailbox_email(&state, caller.mailbox_id).await?;
+    let email = store::mailbox_email(&state.db, caller.mailbox_id).await?;
     Ok(Json(summary(&p, email)))
 }
 
@@ -112,7 +103,7 @@ async fn create(
     {
         return Err(AppError::code(ErrorCode::AlreadyPaired, lang));
     }
-    let email = mailbox_email(&state, caller.mailbox_id).await?;
+    let email = store::mailbox_email(&state.db, caller.mailbox_id).await?;
     if !req.email.trim().eq_ignore_ascii_case(&email) {
         return Err(AppError::field(ErrorCode::EmailMismatch, lang, "email"));
     }
@@ -216,17 +207,10 @@ async fn create(
     .await?;
     tx.commit().await?;
 
-    let queue = JobQueue::new(state.db.clone());
-    queue
-        .ensure_jobs(pairing_id)
+    JobQueue::new(state.db.clone())
+        .run_all_now(pairing_id)
         .await
         .map_err(AppError::internal)?;
-    for kind in JobKind::ALL {
-        queue
-            .enqueue_now(pairing_id, kind, Trigger::User)
-            .await
-            .map_err(AppError::internal)?;
-    }
     let pairing = store::pairing(&state.db, pairing_id)
         .await?
         .ok_or_else(|| AppError::internal("pairing vanished"))?;

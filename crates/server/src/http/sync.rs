@@ -23,7 +23,7 @@ use crate::{
     http::preferences,
     state::AppState,
     store,
-    worker::{JobKind, JobQueue, Trigger},
+    worker::{JobKind, JobQueue},
 };
 
 pub fn router() -> Router<AppState> {
@@ -39,19 +39,10 @@ async fn sync_now(
     let pairing = store::pairing_of_mailbox(&state.db, caller.mailbox_id)
         .await?
         .ok_or_else(|| AppError::code(ErrorCode::NotPaired, caller.lang))?;
-    let queue = JobQueue::new(state.db.clone());
-    queue
-        .ensure_jobs(pairing.id)
+    let queued = JobQueue::new(state.db.clone())
+        .run_all_now(pairing.id)
         .await
         .map_err(AppError::internal)?;
-    let mut queued = false;
-    for kind in JobKind::ALL {
-        let r = queue
-            .enqueue_now(pairing.id, kind, Trigger::User)
-            .await
-            .map_err(AppError::internal)?;
-        queued |= !matches!(r, crate::worker::Enqueued::NoSuchJob);
-    }
     Ok((StatusCode::ACCEPTED, Json(SyncNowResponse { queued })))
 }
 

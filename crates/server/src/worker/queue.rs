@@ -189,6 +189,18 @@ impl JobQueue {
             .rows_affected())
     }
 
+    /// Everything the user's "run now" needs (pairing saved, login, "sync now"): both jobs exist and
+    /// are due now. Returns whether any job was queued.
+    pub async fn run_all_now(&self, pairing_id: Uuid) -> Result<bool, QueueError> {
+        self.ensure_jobs(pairing_id).await?;
+        let mut queued = false;
+        for kind in JobKind::ALL {
+            let r = self.enqueue_now(pairing_id, kind, Trigger::User).await?;
+            queued |= r != Enqueued::NoSuchJob;
+        }
+        Ok(queued)
+    }
+
     /// Makes the job due now. Repeated calls coalesce into one run (there is one row; `run_at` only
     /// moves earlier). A running job keeps its lease; its `run_at` is set to now so that completion
     /// sees the request and schedules the next run immediately instead of after the usual interval.
