@@ -117,7 +117,7 @@ async fn demo_mailbox_is_valid_graph_data_with_finnish_content() {
         m["from"]["emailAddress"]["address"]
             .as_str()
             .unwrap()
-            .ends_with("@asiakas.fi")
+            .ends_with("@konejatera.fi")
     }));
     for m in inbox
         .iter()

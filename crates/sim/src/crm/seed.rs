@@ -124,7 +124,7 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
         (
             "Kone ja Terä Oy",
             "Customer",
-            "info@koneterä.fi",
+            "info@konejatera.fi",
             "+358 9 123 4567",
         ),
         (
@@ -166,11 +166,11 @@ pub(crate) fn seed_demo(sim: &CrmSim) -> DemoCrm {
     let contact_ids: Vec<String> = contacts
         .iter()
         .map(|(first, last, title, acc)| {
-            let email = format!(
-                "{}.{}@example.fi",
-                first.to_lowercase(),
-                last.to_lowercase().replace('ä', "a").replace('ö', "o")
-            );
+            // Contacts use their company's mail domain, so mail and meetings in the demo mailbox
+            // (crates/sim/src/graph/seed.rs) are exchanged with these very people.
+            let domain = accounts[*acc].2.split('@').nth(1).expect("account email");
+            let ascii = |s: &str| s.to_lowercase().replace('ä', "a").replace('ö', "o");
+            let email = format!("{}.{}@{domain}", ascii(first), ascii(last));
             id(&ins(
                 "contacts",
                 json!({"first_name": first, "last_name": last, "title": title, "email": email,

@@ -39,7 +39,9 @@ impl GraphSim {
     /// Creates `demo@esimerkki.fi` ("Maija Meikäläinen", Europe/Helsinki) with a calendar of a few
     /// weeks of meetings (one private, one all-day, a weekly series with an exception and a
     /// cancelled occurrence), a second calendar "Asiakastapaamiset", ordinary contacts and mail
-    /// exchanged with customers at asiakas.fi. Dates are relative to today. Seeding again
+    /// exchanged with customers who are contacts in the demo CRM
+    /// (`crates/sim/src/crm/seed.rs`: Matti Virtanen and Liisa Korhonen of Kone ja Terä Oy) and one
+    /// person who is not (Ville Lahtinen). Dates are relative to today. Seeding again
     /// replaces the demo mailbox with a fresh one.
     pub fn seed_demo(&self) -> DemoMailbox {
         self.inner.state.lock().mailboxes.remove(DEMO_EMAIL);
@@ -66,13 +68,13 @@ impl GraphSim {
             ids.push(id.clone());
             id
         };
-        let teppo = person("Teppo Testaaja", "teppo.testaaja@asiakas.fi");
-        let liisa = person("Liisa Virtanen", "liisa.virtanen@asiakas.fi");
-        let matti = person("Matti Korhonen", "matti.korhonen@rakennus-korhonen.fi");
+        let matti = person("Matti Virtanen", "matti.virtanen@konejatera.fi");
+        let liisa = person("Liisa Korhonen", "liisa.korhonen@konejatera.fi");
+        let ville = person("Ville Lahtinen", "ville.lahtinen@rakennus-lahtinen.fi");
         ev(
-            json!({"subject": "Asiakastapaaminen: Asiakas Oy", "body": {"contentType": "html", "content": "<p>Sopimuksen jatkosta ja hinnoittelusta.</p>"},
-            "start": helsinki(d(-7), 10, 0), "end": helsinki(d(-7), 11, 0), "location": {"displayName": "Asiakas Oy, Mannerheimintie 12, Helsinki"},
-            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}], "categories": ["Asiakas"]}),
+            json!({"subject": "Asiakastapaaminen: Kone ja Terä Oy", "body": {"contentType": "html", "content": "<p>Sopimuksen jatkosta ja hinnoittelusta.</p>"},
+            "start": helsinki(d(-7), 10, 0), "end": helsinki(d(-7), 11, 0), "location": {"displayName": "Kone ja Terä Oy, Mannerheimintie 12, Helsinki"},
+            "attendees": [{"type": "required", "emailAddress": matti["emailAddress"].clone()}], "categories": ["Asiakas"]}),
         );
         ev(
             json!({"subject": "Tarjouspalaveri", "body": {"contentType": "text", "content": "Käydään läpi tarjousluonnos."},
@@ -85,7 +87,7 @@ impl GraphSim {
         );
         ev(
             json!({"subject": "Työmaakatselmus Espoossa", "start": helsinki(d(2), 9, 30), "end": helsinki(d(2), 11, 0),
-            "location": {"displayName": "Keilaranta 5, Espoo"}, "attendees": [{"type": "required", "emailAddress": matti["emailAddress"].clone()}]}),
+            "location": {"displayName": "Keilaranta 5, Espoo"}, "attendees": [{"type": "required", "emailAddress": ville["emailAddress"].clone()}]}),
         );
         let all_day = ev(
             json!({"subject": "Messut: Rakentaminen 2026", "isAllDay": true,
@@ -94,7 +96,7 @@ impl GraphSim {
         );
         ev(
             json!({"subject": "Sopimusneuvottelu", "start": helsinki(d(8), 14, 0), "end": helsinki(d(8), 15, 0),
-            "attendees": [{"type": "required", "emailAddress": teppo["emailAddress"].clone()}, {"type": "optional", "emailAddress": liisa["emailAddress"].clone()}]}),
+            "attendees": [{"type": "required", "emailAddress": matti["emailAddress"].clone()}, {"type": "optional", "emailAddress": liisa["emailAddress"].clone()}]}),
         );
         ev(
             json!({"subject": "Lounas Liisan kanssa", "start": helsinki(d(10), 11, 30), "end": helsinki(d(10), 12, 30), "location": {"displayName": "Ravintola Savoy"}}),
@@ -115,8 +117,8 @@ impl GraphSim {
             .expect("exception");
         let occ_cancelled = super::model::occurrence_id(&master, d(14));
         self.delete_event(email, &occ_cancelled).expect("cancel");
-        let _ = self.create_contact(email, None, json!({"givenName": "Teppo", "surname": "Testaaja", "companyName": "Asiakas Oy",
-            "emailAddresses": [{"name": "Teppo Testaaja", "address": "teppo.testaaja@asiakas.fi"}], "businessPhones": ["+358 40 123 4567"]}));
+        let _ = self.create_contact(email, None, json!({"givenName": "Matti", "surname": "Virtanen", "companyName": "Kone ja Terä Oy",
+            "emailAddresses": [{"name": "Matti Virtanen", "address": "matti.virtanen@konejatera.fi"}], "businessPhones": ["+358 40 123 4567"]}));
         let _ = self.create_contact(
             email,
             None,
@@ -131,21 +133,21 @@ impl GraphSim {
         };
         msg(
             "inbox",
-            json!({"subject": "Tarjouspyyntö: huoltosopimus", "from": teppo, "sender": teppo, "toRecipients": [me],
-            "body": {"contentType": "html", "content": "<p>Hei Maija,</p><p>voisitteko lähettää tarjouksen huoltosopimuksesta ensi vuodelle?</p><p>Terveisin<br>Teppo</p>"},
-            "sentDateTime": super::model::fmt_utc(now - Duration::days(6)), "internetMessageId": "<CAF1a2b3c4@asiakas.fi>"}),
+            json!({"subject": "Tarjouspyyntö: huoltosopimus", "from": matti, "sender": matti, "toRecipients": [me],
+            "body": {"contentType": "html", "content": "<p>Hei Maija,</p><p>voisitteko lähettää tarjouksen huoltosopimuksesta ensi vuodelle?</p><p>Terveisin<br>Matti</p>"},
+            "sentDateTime": super::model::fmt_utc(now - Duration::days(6)), "internetMessageId": "<CAF1a2b3c4@konejatera.fi>"}),
         );
         msg(
             "sentitems",
-            json!({"subject": "RE: Tarjouspyyntö: huoltosopimus", "from": me, "sender": me, "toRecipients": [teppo], "ccRecipients": [liisa],
-            "body": {"contentType": "html", "content": "<p>Hei Teppo,</p><p>tarjous liitteenä. Palataan asiaan torstain palaverissa.</p><p>Ystävällisin terveisin<br>Maija</p>"},
+            json!({"subject": "RE: Tarjouspyyntö: huoltosopimus", "from": me, "sender": me, "toRecipients": [matti], "ccRecipients": [liisa],
+            "body": {"contentType": "html", "content": "<p>Hei Matti,</p><p>tarjous liitteenä. Palataan asiaan torstain palaverissa.</p><p>Ystävällisin terveisin<br>Maija</p>"},
             "sentDateTime": super::model::fmt_utc(now - Duration::days(5)), "internetMessageId": "<DB6PR0301MB@esimerkki.fi>"}),
         );
         msg(
             "inbox",
             json!({"subject": "Pöytäkirja 12.3.", "from": liisa, "sender": liisa, "toRecipients": [me],
             "body": {"contentType": "text", "content": "Liitteenä eilisen palaverin pöytäkirja. t. Liisa"},
-            "sentDateTime": super::model::fmt_utc(now - Duration::days(2)), "internetMessageId": "<a81f0e@asiakas.fi>"}),
+            "sentDateTime": super::model::fmt_utc(now - Duration::days(2)), "internetMessageId": "<a81f0e@konejatera.fi>"}),
         );
         DemoMailbox {
             email: info.email.clone(),
