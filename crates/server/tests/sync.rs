@@ -606,3 +606,41 @@ async fn with_edits_allowed_a_crm_deletion_removes_the_calendar_copy() {
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Poistuu kalenterista"), 0);
 }
+
+#[tokio::test]
+async fn a_crm_edit_in_the_same_second_as_our_own_write_still_reaches_outlook() {
+    let w = World::new().await;
+    w.sync().await;
+    w.create_crm_activity("Sama sekunti", "Soitto", 3);
+    w.sync().await;
+    let activity = w
+        .crm_activities()
+        .into_iter()
+        .find(|a| a["subject"] == "Sama sekunti")
+        .expect("activity");
+    let id: u64 = activity["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| activity["id"].to_string())
+        .parse()
+        .unwrap();
+    // The CRM's `updated_at` has one-second resolution: an edit within the second of the last
+    // synced state leaves it as it was.
+    w.sims
+        .crm
+        .update(
+            w.sims.demo_crm.company_id,
+            "activities",
+            id,
+            json!({"subject": "Sama sekunti, uusi aihe", "updated_at": activity["updated_at"]}),
+        )
+        .unwrap();
+    w.sync().await;
+    let subjects = w.outlook_subjects();
+    assert_eq!(
+        count(&subjects, "Sama sekunti, uusi aihe"),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(count(&subjects, "Sama sekunti"), 0, "{subjects:?}");
+}

@@ -226,7 +226,8 @@ pub struct OutlookItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrmItem {
     pub id: CrmId,
-    /// Opaque version, normally `updated_at` in RFC 3339.
+    /// Opaque version: any change to the activity must move it (the runner uses `updated_at` plus a
+    /// digest of the attributes, since `updated_at` alone has one-second resolution).
     pub version: String,
     /// `updated_at`; decides which side's edit is later in a same-field conflict.
     pub modified: DateTime<Utc>,

@@ -79,8 +79,41 @@ fn date_of(t: &DateTimeTimeZone) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(t.date_time.get(..10)?, "%Y-%m-%d").ok()
 }
 
+/// The CRM has no version field and `updated_at` has one-second resolution, so a user's edit in the
+/// same second as our own write would keep the old `updated_at`. The version is therefore
+/// `updated_at` plus a digest of everything the activity holds: any change moves it.
 pub fn crm_version(a: &Activity) -> String {
-    a.updated_at.to_string()
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "\u{0}".into());
+    for field in [
+        a.subject.clone(),
+        a.start.to_rfc3339(),
+        a.end.map(|e| e.to_rfc3339()).unwrap_or_default(),
+        a.activity_type.clone(),
+        opt(&a.status),
+        opt(&a.description),
+        opt(&a.location),
+        a.private.to_string(),
+        a.all_day.to_string(),
+        opt(&a.owner_id),
+        opt(&a.project_id),
+        opt(&a.campaign_id),
+        a.accounts.join(","),
+        a.contacts.join(","),
+        a.leads.join(","),
+        a.potentials.join(","),
+        serde_json::Value::Object(a.custom.clone()).to_string(),
+    ] {
+        part(field.as_bytes());
+    }
+    let digest = h.finalize();
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}#{short}", a.updated_at)
 }
 
 pub fn crm_item(a: &Activity, crm_tz: Tz) -> CrmItem {
