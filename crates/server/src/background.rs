@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::{
+    config::Config,
     state::AppState,
     subscriptions,
     sync::SyncHandler,
@@ -19,7 +20,7 @@ pub fn start(state: &AppState) -> Background {
     let worker = Worker::spawn(
         JobQueue::new(state.db.clone()),
         SyncHandler::new(state.clone()),
-        WorkerConfig::default(),
+        worker_config(&state.config),
         state.metrics.clone(),
     );
     let renew_state = state.clone();
@@ -35,6 +36,17 @@ pub fn start(state: &AppState) -> Background {
         }
     });
     Background { worker, renewer }
+}
+
+/// The worker's settings from the configuration (lease and concurrency); the rest are defaults.
+pub fn worker_config(config: &Config) -> WorkerConfig {
+    let lease = Duration::from_secs(config.worker_lease_secs);
+    WorkerConfig {
+        concurrency: config.worker_concurrency as usize,
+        lease,
+        heartbeat: lease / 5,
+        ..WorkerConfig::default()
+    }
 }
 
 impl Background {

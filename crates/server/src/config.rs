@@ -74,6 +74,18 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub crm_poll_seconds: u64,
 
+    /// How long a sync job stays leased to the process that claimed it without a heartbeat: a killed
+    /// process's syncs are taken over by another replica this long after its last heartbeat (which
+    /// comes every fifth of it).
+    #[arg(long, env = "WORKER_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(2..=600))]
+    pub worker_lease_secs: u64,
+
+    /// How many sync runs one process runs at the same time.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub worker_concurrency: u64,
+
     /// Largest accepted request body in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

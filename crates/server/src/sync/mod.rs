@@ -17,4 +17,4 @@
 pub mod convert;
 mod runner;
 
-pub use runner::{RunEnd, SyncHandler, run_pairing};
+pub use runner::{RUN_JOURNAL_TARGET, RunEnd, SyncHandler, run_pairing};

@@ -122,9 +122,38 @@ pub async fn run_pairing(
     if !got {
         return Ok(RunEnd::Busy);
     }
+    // Declared after `lock`, so it is dropped (and logs the end) before the lock is released: the logged
+    // interval lies within the time the run held the pairing.
+    let journal = RunJournal::start(pairing_id, kind);
     let result = Run::new(state, pairing, kind).go().await;
+    drop(journal);
     lock.rollback().await?;
     result
+}
+
+/// Logs (target [`RUN_JOURNAL_TARGET`], level debug) when a run starts and when it ends, however it ends
+/// (also when the run is dropped), while it holds the pairing's lock: multi-process tests check from
+/// these lines that no pairing is ever synced by two processes at once.
+struct RunJournal {
+    pairing_id: Uuid,
+    kind: JobKind,
+}
+
+/// The `tracing` target of the run start/end lines.
+pub const RUN_JOURNAL_TARGET: &str = "crm_server::sync::journal";
+
+impl RunJournal {
+    fn start(pairing_id: Uuid, kind: JobKind) -> Self {
+        tracing::debug!(target: RUN_JOURNAL_TARGET, %pairing_id, %kind, "sync run started");
+        Self { pairing_id, kind }
+    }
+}
+
+impl Drop for RunJournal {
+    fn drop(&mut self) {
+        let (pairing_id, kind) = (self.pairing_id, self.kind);
+        tracing::debug!(target: RUN_JOURNAL_TARGET, %pairing_id, %kind, "sync run ended");
+    }
 }
 
 #[derive(Debug, Default, sqlx::FromRow)]
