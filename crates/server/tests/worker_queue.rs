@@ -537,3 +537,177 @@ async fn release_gives_the_job_back_due_with_its_attempts_unchanged() {
     let again = f.queue.claim("other", 10, LEASE).await.unwrap();
     assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [job.id]);
 }
+
+/// Makes the job of `kind` of pairing `p` due and claims only it (the other kind keeps its `run_at`).
+async fn claim_only(f: &Fixture, p: Uuid, kind: JobKind) -> ClaimedJob {
+    set_run_at(f, p, kind, "now() - interval '1 second'").await;
+    let other = match kind {
+        JobKind::OutlookToCrm => JobKind::CrmToOutlook,
+        JobKind::CrmToOutlook => JobKind::OutlookToCrm,
+    };
+    let saved = run_at(f, p, other).await;
+    sqlx::query(
+        "UPDATE jobs SET run_at = now() + interval '1 day' WHERE pairing_id = $1 AND kind = $2",
+    )
+    .bind(p)
+    .bind(other.as_str())
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let job = f.queue.claim("w", 1, LEASE).await.unwrap().remove(0);
+    assert_eq!(job.kind, kind);
+    sqlx::query("UPDATE jobs SET run_at = $3 WHERE pairing_id = $1 AND kind = $2")
+        .bind(p)
+        .bind(other.as_str())
+        .bind(saved)
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    job
+}
+
+async fn set_run_at(f: &Fixture, p: Uuid, kind: JobKind, sql_time: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE jobs SET run_at = {sql_time} WHERE pairing_id = $1 AND kind = $2"
+    )))
+    .bind(p)
+    .bind(kind.as_str())
+    .execute(&f.pool)
+    .await
+    .unwrap();
+}
+
+const COVER: Duration = Duration::from_secs(63);
+
+#[tokio::test]
+async fn a_completed_run_that_covers_the_other_kind_postpones_its_scheduled_run() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    // The other kind is scheduled 10 s ahead: the run just did its work, so it moves to 63 s.
+    set_run_at(
+        &f,
+        p,
+        JobKind::OutlookToCrm,
+        "now() + interval '10 seconds'",
+    )
+    .await;
+    let job = claim_only(&f, p, JobKind::CrmToOutlook).await;
+    let before = db_now(&f.pool).await;
+    f.queue
+        .complete_covering(
+            &job,
+            Duration::from_secs(60),
+            Some((JobKind::OutlookToCrm, COVER)),
+        )
+        .await
+        .unwrap();
+    let other = run_at(&f, p, JobKind::OutlookToCrm).await;
+    assert!(other >= before + COVER, "postponed: {other} vs {before}");
+    // A job of another pairing is never touched.
+    let q = pairing(&f).await;
+    let due = run_at(&f, q, JobKind::OutlookToCrm).await;
+    let job = claim_only(&f, p, JobKind::OutlookToCrm).await;
+    set_run_at(&f, p, JobKind::CrmToOutlook, "now() + interval '5 seconds'").await;
+    f.queue
+        .complete_covering(
+            &job,
+            Duration::from_secs(60),
+            Some((JobKind::CrmToOutlook, COVER)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run_at(&f, q, JobKind::OutlookToCrm).await, due);
+}
+
+#[tokio::test]
+async fn a_covering_run_postpones_a_job_due_before_its_claim_but_not_one_enqueued_during_the_run() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    // Due before the claim (a notification arrived, then this run read both sides): covered.
+    set_run_at(&f, p, JobKind::OutlookToCrm, "now() - interval '1 second'").await;
+    let job = claim_only(&f, p, JobKind::CrmToOutlook).await;
+    f.queue
+        .complete_covering(
+            &job,
+            Duration::from_secs(60),
+            Some((JobKind::OutlookToCrm, COVER)),
+        )
+        .await
+        .unwrap();
+    assert!(run_at(&f, p, JobKind::OutlookToCrm).await > db_now(&f.pool).await);
+
+    // Enqueued while the run went on: the change may be one the run did not see, so it stays due.
+    let job = claim_only(&f, p, JobKind::CrmToOutlook).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        f.queue
+            .enqueue_now(p, JobKind::OutlookToCrm, Trigger::ChangeNotification)
+            .await
+            .unwrap(),
+        Enqueued::Due
+    );
+    f.queue
+        .complete_covering(
+            &job,
+            Duration::from_secs(60),
+            Some((JobKind::OutlookToCrm, COVER)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        run_at(&f, p, JobKind::OutlookToCrm).await <= db_now(&f.pool).await,
+        "still due"
+    );
+}
+
+#[tokio::test]
+async fn a_covering_run_leaves_a_running_or_backing_off_job_alone() {
+    let f = fixture().await;
+    let p = pairing(&f).await;
+    let both = f.queue.claim("w", 2, LEASE).await.unwrap();
+    let (c2o, o2c) = (
+        claimed_kind(&both, JobKind::CrmToOutlook).clone(),
+        claimed_kind(&both, JobKind::OutlookToCrm).clone(),
+    );
+    // Running: untouched (its own completion schedules it).
+    set_run_at(
+        &f,
+        p,
+        JobKind::OutlookToCrm,
+        "now() + interval '10 seconds'",
+    )
+    .await;
+    let running = run_at(&f, p, JobKind::OutlookToCrm).await;
+    f.queue
+        .complete_covering(
+            &c2o,
+            Duration::from_secs(60),
+            Some((JobKind::OutlookToCrm, COVER)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run_at(&f, p, JobKind::OutlookToCrm).await, running);
+    // Backing off after a failure: its retry time stands.
+    let failed = f
+        .queue
+        .fail(&o2c, &JobError::new("CRM unreachable"), &Backoff::default())
+        .await
+        .unwrap();
+    let job = claim_only(&f, p, JobKind::CrmToOutlook).await;
+    set_run_at(
+        &f,
+        p,
+        JobKind::OutlookToCrm,
+        &format!("'{}'::timestamptz", failed.run_at.to_rfc3339()),
+    )
+    .await;
+    f.queue
+        .complete_covering(
+            &job,
+            Duration::from_secs(60),
+            Some((JobKind::OutlookToCrm, COVER)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run_at(&f, p, JobKind::OutlookToCrm).await, failed.run_at);
+}

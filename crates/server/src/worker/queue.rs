@@ -97,6 +97,8 @@ pub struct ClaimedJob {
     pub lease_id: Uuid,
     /// Lease expiry as of the claim (database time); heartbeats move it later.
     pub locked_until: DateTime<Utc>,
+    /// When it was claimed (database time): the run started after this.
+    pub claimed_at: DateTime<Utc>,
 }
 
 /// A job row as stored, for status pages and tests.
@@ -147,7 +149,16 @@ pub struct JobQueue {
     pool: PgPool,
 }
 
-type ClaimRow = (i64, Uuid, String, DateTime<Utc>, i32, Uuid, DateTime<Utc>);
+type ClaimRow = (
+    i64,
+    Uuid,
+    String,
+    DateTime<Utc>,
+    i32,
+    Uuid,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 impl JobQueue {
     pub fn new(pool: PgPool) -> Self {
@@ -269,7 +280,7 @@ impl JobQueue {
                  lease_id = gen_random_uuid()
              FROM due
              WHERE j.id = due.id
-             RETURNING j.id, j.pairing_id, j.kind, j.run_at, j.attempts, j.lease_id, j.locked_until",
+             RETURNING j.id, j.pairing_id, j.kind, j.run_at, j.attempts, j.lease_id, j.locked_until, now()",
         )
         .bind(worker_id)
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
@@ -279,7 +290,7 @@ impl JobQueue {
         .await?;
         rows.into_iter()
             .map(
-                |(id, pairing_id, kind, run_at, attempts, lease_id, locked_until)| {
+                |(id, pairing_id, kind, run_at, attempts, lease_id, locked_until, claimed_at)| {
                     Ok(ClaimedJob {
                         id,
                         pairing_id,
@@ -288,6 +299,7 @@ impl JobQueue {
                         attempts,
                         lease_id,
                         locked_until,
+                        claimed_at,
                     })
                 },
             )
@@ -321,19 +333,58 @@ impl JobQueue {
         job: &ClaimedJob,
         next_run_in: Duration,
     ) -> Result<Completed, QueueError> {
+        self.complete_covering(job, next_run_in, None).await
+    }
+
+    /// [`complete`](Self::complete), and when the run also did the work of the pairing's job of kind
+    /// `covered.0` (both kinds run the same two-way sync), postpones that job's *scheduled* run to
+    /// `covered.1` from now, in the same statement. Never postponed: a job that is running, backing off
+    /// after failures, or was made due (enqueued, or its time came) after this job was claimed — such a
+    /// request may concern a change this run did not see. A job due before the claim is covered: the
+    /// run read both sides after it became due.
+    ///
+    /// An enqueue sets `run_at` to its transaction's `now()`, which is before it commits; so a `run_at`
+    /// later than `clock_timestamp()` at the moment Postgres evaluates the row (also on its re-check
+    /// after waiting for a concurrent enqueue's row lock) can only be a schedule.
+    pub async fn complete_covering(
+        &self,
+        job: &ClaimedJob,
+        next_run_in: Duration,
+        covered: Option<(JobKind, Duration)>,
+    ) -> Result<Completed, QueueError> {
+        let (covered_kind, covered_in) = match covered {
+            Some((kind, delay)) => (Some(kind.as_str()), delay.as_secs_f64()),
+            None => (None, 0.0),
+        };
         let (run_at, due_now) = sqlx::query_as(
-            "UPDATE jobs SET
-                 run_at = CASE WHEN run_at > $3 THEN run_at
-                               ELSE now() + make_interval(secs => $4) END,
-                 locked_until = NULL, locked_by = NULL, lease_id = NULL,
-                 attempts = 0, last_error = NULL
-             WHERE id = $1 AND lease_id = $2
-             RETURNING run_at, run_at <= now()",
+            "WITH done AS (
+                 UPDATE jobs SET
+                     run_at = CASE WHEN run_at > $3 THEN run_at
+                                   ELSE now() + make_interval(secs => $4) END,
+                     locked_until = NULL, locked_by = NULL, lease_id = NULL,
+                     attempts = 0, last_error = NULL
+                 WHERE id = $1 AND lease_id = $2
+                 RETURNING pairing_id, run_at, run_at <= now() AS due_now
+             ), covered AS (
+                 UPDATE jobs AS o SET run_at = now() + make_interval(secs => $6)
+                 FROM done
+                 WHERE $5::text IS NOT NULL
+                   AND o.pairing_id = done.pairing_id AND o.kind = $5 AND o.id <> $1
+                   AND o.attempts = 0
+                   AND (o.locked_until IS NULL OR o.locked_until <= now())
+                   AND (o.run_at <= $7 OR o.run_at > clock_timestamp())
+                   AND o.run_at < now() + make_interval(secs => $6)
+                 RETURNING o.id
+             )
+             SELECT run_at, due_now FROM done",
         )
         .bind(job.id)
         .bind(job.lease_id)
         .bind(job.run_at)
         .bind(next_run_in.as_secs_f64())
+        .bind(covered_kind)
+        .bind(covered_in)
+        .bind(job.claimed_at)
         .fetch_optional(&self.pool)
         .await?
         .ok_or(QueueError::LeaseLost { job_id: job.id })?;

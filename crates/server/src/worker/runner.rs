@@ -37,13 +37,23 @@ pub trait JobHandler: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobOutcome {
     pub run_again_in: Duration,
+    /// The run also did the work of the pairing's job of this kind: its scheduled run moves to this
+    /// long from now (see [`JobQueue::complete_covering`](super::JobQueue::complete_covering)).
+    pub covers: Option<(JobKind, Duration)>,
 }
 
 impl JobOutcome {
     pub fn run_again_in(delay: Duration) -> Self {
         Self {
             run_again_in: delay,
+            covers: None,
         }
+    }
+
+    /// Also postpones the pairing's scheduled `kind` job to `delay` from now.
+    pub fn covering(mut self, kind: JobKind, delay: Duration) -> Self {
+        self.covers = Some((kind, delay));
+        self
     }
 }
 
@@ -112,6 +122,20 @@ impl Schedule {
     /// The outcome of a successful run of `kind` on the normal schedule.
     pub fn next(&self, kind: JobKind) -> JobOutcome {
         JobOutcome::run_again_in(self.interval(kind))
+    }
+
+    /// The outcome of a successful run of `kind` that did the other kind's work too (a two-way run):
+    /// the other kind's scheduled run moves to its interval from now plus a twentieth (at least 1 s), so
+    /// that one kind leads and the other stays a fallback that runs only when the leader does not
+    /// succeed — one run per pairing and interval instead of two.
+    pub fn next_covering_other(&self, kind: JobKind) -> JobOutcome {
+        let other = match kind {
+            JobKind::OutlookToCrm => JobKind::CrmToOutlook,
+            JobKind::CrmToOutlook => JobKind::OutlookToCrm,
+        };
+        let interval = self.interval(other);
+        let margin = (interval / 20).max(Duration::from_secs(1));
+        self.next(kind).covering(other, interval + margin)
     }
 }
 
@@ -462,7 +486,7 @@ async fn run_job_in_span<H: JobHandler>(
     let reported = match result {
         Ok(Ok(outcome)) => ctx
             .queue
-            .complete(&job, outcome.run_again_in)
+            .complete_covering(&job, outcome.run_again_in, outcome.covers)
             .await
             .map(|c| RunEnd::Completed { due_now: c.due_now }),
         Ok(Err(error)) => {
