@@ -186,6 +186,9 @@ error_codes! {
         fi: "Sinulla ei ole oikeutta tähän.", en: "You are not allowed to do this.";
     NotFound = "not_found", 404,
         fi: "Kohdetta ei löytynyt.", en: "Not found.";
+    /// The request took longer than the server's time limit (`REQUEST_TIMEOUT_SECS`) and was stopped.
+    RequestTimeout = "request_timeout", 408,
+        fi: "Pyyntö kesti liian kauan. Yritä uudelleen.", en: "The request took too long. Please try again.";
     RateLimited = "rate_limited", 429,
         fi: "Liian monta pyyntöä. Odota hetki ja yritä uudelleen.", en: "Too many requests. Wait a moment and try again.";
     Internal = "internal", 500,

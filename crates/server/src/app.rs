@@ -8,7 +8,6 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -43,9 +42,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .layer(cors(&config))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             config.request_timeout().max(Duration::from_secs(1)),
+            time_limit,
         ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -86,4 +85,25 @@ fn cors(config: &crate::Config) -> CorsLayer {
 
 async fn api_not_found(crate::extract::Lang(lang): crate::extract::Lang) -> crate::error::AppError {
     crate::error::AppError::code(api_types::ErrorCode::NotFound, lang)
+}
+
+/// Stops a request that outlasts the time limit (dropping its handler, so nothing after that point
+/// happens) and answers 408 with our error body.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    crate::extract::Lang(lang): crate::extract::Lang,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                limit_secs = limit.as_secs(),
+                "request stopped at the time limit"
+            );
+            crate::error::AppError::code(api_types::ErrorCode::RequestTimeout, lang).into_response()
+        }
+    }
 }
