@@ -46,6 +46,13 @@ const BENCHES: &[Bench] = &[
         features: "demo",
         args: &[],
     },
+    Bench {
+        title: "Automatic email tracking: 1,000 new messages",
+        package: "crm-server",
+        example: "bench_mail",
+        features: "demo",
+        args: &[],
+    },
 ];
 
 pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
@@ -106,7 +113,7 @@ pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
             cmd.args(["--features", b.features]);
         }
         cmd.arg("--").args(b.args);
-        if quick && b.example == "bench_sync" {
+        if quick && (b.example == "bench_sync" || b.example == "bench_mail") {
             cmd.arg("--quick");
         }
         let out = cmd

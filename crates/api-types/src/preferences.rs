@@ -169,7 +169,10 @@ pub struct Preferences {
     /// "Oletusaktiviteettityyppi": a picklist value, or `None` ("empty": Outlook entries are not synced
     /// until a type is chosen for the event by hand).
     pub default_activity_type: Option<String>,
-    /// Our addition: offer "Save to CRM" tracking of emails. Off by default.
+    /// Automatic email tracking (our addition, off by default): messages in Inbox and Sent Items
+    /// exchanged with CRM contacts are stored in the CRM's emails within a minute, linked to those
+    /// contacts and their accounts. Internal-only mail is not tracked; private messages follow
+    /// `private_entries`. "Save to CRM" on a message works either way.
     #[serde(default)]
     pub email_tracking: bool,
 }

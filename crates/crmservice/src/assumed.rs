@@ -135,12 +135,17 @@ pub const PROJECT_NAME: &str = "name";
 
 // ----- emails -----
 
-/// Email fields: `subject`, `body`, `from`, `to`, `sent_at` and `message_id` (the internet message id,
-/// used to deduplicate "Save to CRM").
+/// Email fields: `subject`, `body` (plain text), `body_html` (sanitised HTML), `from`, `to`, `cc`,
+/// `sent_at` and `message_id` (the internet message id, used to deduplicate "Save to CRM" and automatic
+/// tracking). The known to-one links `account_id` / `contact_id` carry the first account and contact;
+/// every linked account and contact also goes into the many-to-many relations [`EMAIL_RELATIONS`]
+/// (written like an activity's).
 pub const EMAIL_SUBJECT: &str = "subject";
 pub const EMAIL_BODY: &str = "body";
 pub const EMAIL_FROM: &str = "from";
 pub const EMAIL_TO: &str = "to";
+pub const EMAIL_CC: &str = "cc";
+pub const EMAIL_BODY_HTML: &str = "body_html";
 pub const EMAIL_SENT_AT: &str = "sent_at";
 pub const EMAIL_MESSAGE_ID: &str = "message_id";
 pub const EMAIL_FIELDS: &[&str] = &[
@@ -148,9 +153,14 @@ pub const EMAIL_FIELDS: &[&str] = &[
     EMAIL_BODY,
     EMAIL_FROM,
     EMAIL_TO,
+    EMAIL_CC,
+    EMAIL_BODY_HTML,
     EMAIL_SENT_AT,
     EMAIL_MESSAGE_ID,
 ];
+
+/// Many-to-many relations of an email (assumed, like [`ACTIVITY_RELATIONS`]).
+pub const EMAIL_RELATIONS: &[&str] = &["accounts", "contacts"];
 
 /// Files are uploaded as the raw request body to `POST /{module}/{id}/files`, with the file's
 /// `Content-Type` and `Content-Disposition: attachment; filename="…"`.

@@ -561,32 +561,41 @@ impl Resource for Potential {
     }
 }
 
-/// An email stored in CRM ("Save to CRM").
+/// An email stored in CRM ("Save to CRM" and automatic tracking).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Email {
     pub id: String,
     pub subject: Option<String>,
     pub body: Option<String>,
+    pub body_html: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    pub cc: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub message_id: Option<String>,
     pub account_id: Option<String>,
     pub contact_id: Option<String>,
+    pub accounts: Vec<String>,
+    pub contacts: Vec<String>,
 }
 
 impl Resource for Email {
     const MODULE: &'static str = "emails";
     fn from_raw(r: RawResource, tz: Tz) -> Result<Self, Error> {
+        let rel = |k: &str| r.relationships.get(k).cloned().unwrap_or_default();
         Ok(Email {
             subject: r.str(assumed::EMAIL_SUBJECT),
             body: r.str(assumed::EMAIL_BODY),
+            body_html: r.str(assumed::EMAIL_BODY_HTML),
             from: r.str(assumed::EMAIL_FROM),
             to: r.str(assumed::EMAIL_TO),
+            cc: r.str(assumed::EMAIL_CC),
             sent_at: r.time(assumed::EMAIL_SENT_AT)?.map(|t| t.to_utc(tz)),
             message_id: r.str(assumed::EMAIL_MESSAGE_ID),
             account_id: r.id_attr("account_id"),
             contact_id: r.id_attr("contact_id"),
+            accounts: rel("accounts"),
+            contacts: rel("contacts"),
             id: r.id,
         })
     }
@@ -595,35 +604,82 @@ impl Resource for Email {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewEmail {
     pub subject: String,
+    /// The body as plain text.
     pub body: String,
+    /// The body as sanitised HTML (`None`: the message had no HTML body).
+    pub body_html: Option<String>,
     pub from: String,
     /// Recipients, comma-separated.
     pub to: String,
+    /// Copy recipients, comma-separated.
+    pub cc: String,
     pub sent_at: Option<DateTime<Utc>>,
-    /// The internet message id; "Save to CRM" is deduplicated on it.
+    /// The internet message id; saves and tracking are deduplicated on it.
     pub message_id: String,
+    /// The primary account and contact (the known to-one links); when `None`, the first of
+    /// `accounts` / `contacts` is used.
     pub account_id: Option<String>,
     pub contact_id: Option<String>,
+    /// Every linked account and contact (many-to-many, [`assumed::EMAIL_RELATIONS`]).
+    pub accounts: Vec<String>,
+    pub contacts: Vec<String>,
 }
 
 impl NewEmail {
-    pub(crate) fn to_body(&self, tz: Tz) -> Value {
+    fn attributes(&self, tz: Tz) -> Map<String, Value> {
         let mut a = Map::new();
         a.insert(assumed::EMAIL_SUBJECT.into(), json!(self.subject));
         a.insert(assumed::EMAIL_BODY.into(), json!(self.body));
+        a.insert(
+            assumed::EMAIL_BODY_HTML.into(),
+            json!(self.body_html.clone().unwrap_or_default()),
+        );
         a.insert(assumed::EMAIL_FROM.into(), json!(self.from));
         a.insert(assumed::EMAIL_TO.into(), json!(self.to));
+        a.insert(assumed::EMAIL_CC.into(), json!(self.cc));
         a.insert(assumed::EMAIL_MESSAGE_ID.into(), json!(self.message_id));
         if let Some(t) = self.sent_at {
             a.insert(assumed::EMAIL_SENT_AT.into(), json!(local_string(t, tz)));
         }
-        if let Some(x) = &self.account_id {
-            a.insert("account_id".into(), json!(x));
+        let account = self.account_id.clone().or(self.accounts.first().cloned());
+        let contact = self.contact_id.clone().or(self.contacts.first().cloned());
+        a.insert("account_id".into(), json!(account));
+        a.insert("contact_id".into(), json!(contact));
+        a
+    }
+
+    fn relationships(&self) -> Map<String, Value> {
+        let mut rels = Map::new();
+        let mut accounts = self.accounts.clone();
+        accounts.extend(self.account_id.clone());
+        let mut contacts = self.contacts.clone();
+        contacts.extend(self.contact_id.clone());
+        for (name, mut ids) in [("accounts", accounts), ("contacts", contacts)] {
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|i| seen.insert(i.clone()));
+            rels.insert(name.into(), relationship(name, &ids));
         }
-        if let Some(x) = &self.contact_id {
-            a.insert("contact_id".into(), json!(x));
+        rels
+    }
+
+    pub(crate) fn to_body(&self, tz: Tz) -> Value {
+        let mut a = self.attributes(tz);
+        // A create leaves unset links out rather than sending nulls.
+        a.retain(|_, v| !v.is_null());
+        let mut rels = self.relationships();
+        rels.retain(|_, v| v["data"].as_array().is_some_and(|d| !d.is_empty()));
+        let mut data = json!({"type": "emails", "attributes": a});
+        if !rels.is_empty() {
+            data["relationships"] = Value::Object(rels);
         }
-        json!({"data": {"type": "emails", "attributes": a}})
+        json!({ "data": data })
+    }
+
+    /// The body of a `PATCH` that makes the stored email equal to this one (links included, so a
+    /// relation removed since the last save is removed in the CRM too).
+    pub(crate) fn to_patch_body(&self, id: &str, tz: Tz) -> Value {
+        json!({"data": {"type": "emails", "id": id, "attributes": self.attributes(tz),
+                        "relationships": self.relationships()}})
     }
 }
 

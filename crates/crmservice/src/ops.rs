@@ -575,6 +575,51 @@ impl Session {
             .transpose()
     }
 
+    /// The emails saved with any of these internet message ids (one request per 50 ids).
+    pub async fn find_emails_by_message_ids(&self, message_ids: &[String]) -> Result<Vec<Email>> {
+        let mut out = Vec::new();
+        for chunk in message_ids.chunks(50) {
+            let q = ListQuery::new()
+                .filter(Filter::any_of(
+                    assumed::EMAIL_MESSAGE_ID,
+                    chunk.iter().map(String::as_str),
+                ))
+                .sort_asc("id")
+                .page_size(100);
+            let found: Vec<Email> = self.list::<Email>(&q).try_collect().await?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    /// `PATCH /emails/{id}`: makes the stored email equal to `new` (content and links).
+    pub async fn update_email(&self, id: &str, new: &NewEmail) -> Result<Email> {
+        check_id("emails", id)?;
+        let req = ApiRequest::with_body(
+            Method::PATCH,
+            format!("emails/{id}"),
+            new.to_patch_body(id, self.tz()),
+        )
+        .record("emails", id);
+        let v = self.call(req).await?.json()?;
+        Email::from_raw(self.resource(v)?, self.tz())
+    }
+
+    /// Contacts whose email is one of `addresses` (compared as given; pass them lower-cased), one
+    /// request per 50 addresses.
+    pub async fn contacts_by_emails(&self, addresses: &[String]) -> Result<Vec<Contact>> {
+        let mut out = Vec::new();
+        for chunk in addresses.chunks(50) {
+            let q = ListQuery::new()
+                .filter(Filter::any_of("email", chunk.iter().map(String::as_str)))
+                .sort_asc("id")
+                .page_size(100);
+            let found: Vec<Contact> = self.list::<Contact>(&q).try_collect().await?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
     /// Saves an email unless one with the same message id exists; returns it and whether it was created.
     pub async fn save_email_once(&self, new: &NewEmail) -> Result<(Email, bool)> {
         if let Some(found) = self.find_email_by_message_id(&new.message_id).await? {

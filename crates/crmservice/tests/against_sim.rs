@@ -927,6 +927,7 @@ async fn saving_an_email_twice_stores_it_once() {
         message_id: "<AAMkAG123@esimerkki.fi>".into(),
         account_id: Some(env.demo.account_ids[0].clone()),
         contact_id: Some(env.demo.contact_ids[0].clone()),
+        ..Default::default()
     };
     let (e1, created) = s.save_email_once(&new).await.unwrap();
     assert!(created);
@@ -938,6 +939,47 @@ async fn saving_an_email_twice_stores_it_once() {
     assert_eq!(got.sent_at, new.sent_at);
     assert_eq!(got.message_id.as_deref(), Some("<AAMkAG123@esimerkki.fi>"));
     assert_eq!(s.find_email_by_message_id("<other@x>").await.unwrap(), None);
+    assert_eq!(got.contacts, vec![env.demo.contact_ids[0].clone()]);
+}
+
+#[tokio::test]
+async fn an_email_is_updated_in_place_with_cc_html_and_several_links() {
+    let env = Env::start().await;
+    let s = env.session().await;
+    let mut new = NewEmail {
+        subject: "Tarjous".into(),
+        body: "Hei".into(),
+        message_id: "<paivitys@x>".into(),
+        contacts: vec![env.demo.contact_ids[0].clone()],
+        ..Default::default()
+    };
+    let (e, _) = s.save_email_once(&new).await.unwrap();
+    new.subject = "Tarjous (korjattu)".into();
+    new.cc = "a@x.fi, b@x.fi".into();
+    new.body_html = Some("<p>Hei</p>".into());
+    new.contacts = env.demo.contact_ids[..2].to_vec();
+    new.accounts = vec![env.demo.account_ids[0].clone()];
+    let u = s.update_email(&e.id, &new).await.unwrap();
+    assert_eq!(u.id, e.id);
+    assert_eq!(env.sim.count(env.company(), "emails"), 1);
+    let got = s.get_email(&e.id).await.unwrap();
+    assert_eq!(got.subject.as_deref(), Some("Tarjous (korjattu)"));
+    assert_eq!(got.cc.as_deref(), Some("a@x.fi, b@x.fi"));
+    assert_eq!(got.body_html.as_deref(), Some("<p>Hei</p>"));
+    assert_eq!(got.contacts, env.demo.contact_ids[..2].to_vec());
+    assert_eq!(
+        got.contact_id.as_deref(),
+        Some(env.demo.contact_ids[0].as_str())
+    );
+    assert_eq!(
+        got.account_id.as_deref(),
+        Some(env.demo.account_ids[0].as_str())
+    );
+    let found = s
+        .find_emails_by_message_ids(&["<paivitys@x>".into(), "<none@x>".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
 }
 
 #[tokio::test]

@@ -359,6 +359,86 @@ pub struct Message {
     pub conversation_id: Option<String>,
     #[serde(default)]
     pub parent_folder_id: Option<String>,
+    #[serde(default)]
+    pub has_attachments: Option<bool>,
+    #[serde(default)]
+    pub is_draft: Option<bool>,
+    /// Expanded on reads: [`MESSAGE_SENSITIVITY_PROPERTY`] (v1.0 messages have no `sensitivity`).
+    #[serde(default)]
+    pub single_value_extended_properties: Option<Vec<ExtendedProperty>>,
+}
+
+/// PidTagSensitivity: 0 normal, 1 personal, 2 private, 3 confidential. Graph v1.0 exposes a message's
+/// sensitivity only as this MAPI property.
+pub const MESSAGE_SENSITIVITY_PROPERTY: &str = "Integer 0x0036";
+
+impl Message {
+    /// The sensitivity from [`MESSAGE_SENSITIVITY_PROPERTY`] (normal when absent).
+    pub fn sensitivity(&self) -> Sensitivity {
+        let v = self
+            .single_value_extended_properties
+            .iter()
+            .flatten()
+            .find(|p| p.id.eq_ignore_ascii_case(MESSAGE_SENSITIVITY_PROPERTY))
+            .and_then(|p| p.value.as_deref())
+            .and_then(|v| v.trim().parse::<u8>().ok());
+        match v {
+            Some(1) => Sensitivity::Personal,
+            Some(2) => Sensitivity::Private,
+            Some(3) => Sensitivity::Confidential,
+            _ => Sensitivity::Normal,
+        }
+    }
+
+    /// Private or confidential (the same rule as [`Event::is_private`]).
+    pub fn is_private(&self) -> bool {
+        matches!(
+            self.sensitivity(),
+            Sensitivity::Private | Sensitivity::Confidential
+        )
+    }
+
+    /// Every address on the message (sender, to, cc), trimmed and lower-cased, each once.
+    pub fn addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .from
+            .iter()
+            .chain(self.to_recipients.iter().flatten())
+            .chain(self.cc_recipients.iter().flatten())
+            .filter_map(|r| r.email_address.address.as_deref())
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| a.contains('@'))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A message attachment's metadata (`GET /me/messages/{id}/attachments` without the content).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentInfo {
+    pub id: String,
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub is_inline: bool,
+}
+
+impl AttachmentInfo {
+    /// A file (not an attached Outlook item or a cloud link): only these have bytes to upload.
+    pub fn is_file(&self) -> bool {
+        self.odata_type
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("#microsoft.graph.fileAttachment"))
+    }
 }
 
 /// `GET /me`: who the mailbox belongs to (pairing checks the address matches).

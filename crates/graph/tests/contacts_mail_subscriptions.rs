@@ -110,6 +110,83 @@ async fn message_is_read_with_the_fields_save_to_crm_needs() {
 }
 
 #[tokio::test]
+async fn attachments_are_listed_without_content_and_read_raw() {
+    let h = Harness::start().await;
+    let id = h
+        .sim
+        .add_message(
+            EMAIL,
+            "inbox",
+            json!({"subject": "Liite", "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment",
+                "name": "tarjous.pdf", "contentType": "application/pdf", "contentBytes": "JVBERi0xLjc="}]}),
+        )
+        .unwrap();
+    h.sim
+        .add_attachment(
+            EMAIL,
+            &id,
+            "iso.bin",
+            "application/octet-stream",
+            vec![7u8; 3000],
+        )
+        .unwrap();
+    let m = h.mb.get_message(&id).await.unwrap();
+    assert_eq!(m.has_attachments, Some(true));
+    assert!(!m.is_private());
+    let private = h
+        .sim
+        .add_message(
+            EMAIL,
+            "inbox",
+            json!({"subject": "Salainen", "singleValueExtendedProperties": [{"id": "Integer 0x0036", "value": "2"}]}),
+        )
+        .unwrap();
+    assert!(h.mb.get_message(&private).await.unwrap().is_private());
+    let list = h.mb.list_attachments(&id).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|a| a.is_file() && !a.is_inline));
+    assert_eq!(list[0].name.as_deref(), Some("tarjous.pdf"));
+    assert!(list[1].size >= 3000, "{:?}", list[1]);
+    let bytes = h.mb.attachment_content(&id, &list[0].id).await.unwrap();
+    assert_eq!(bytes, b"%PDF-1.7");
+    assert!(
+        h.mb.attachment_content(&id, "AAMkAGAnope")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn mail_folder_delta_since_leaves_older_mail_out_and_follows_new_mail() {
+    let h = Harness::start().await;
+    h.sim
+        .add_message(
+            EMAIL,
+            "inbox",
+            json!({"subject": "vanha", "sentDateTime": "2026-01-02T08:00:00Z"}),
+        )
+        .unwrap();
+    let r1 =
+        h.mb.mail_folder_delta_since("inbox", Utc::now() - chrono::Duration::seconds(5))
+            .await
+            .unwrap();
+    assert!(r1.items.is_empty(), "{:?}", r1.items);
+    let new = h
+        .sim
+        .add_message(EMAIL, "inbox", json!({"subject": "uusi"}))
+        .unwrap();
+    let r2 =
+        h.mb.mail_folder_delta("inbox", Some(&r1.delta_link))
+            .await
+            .unwrap();
+    assert_eq!(r2.items.len(), 1);
+    assert!(matches!(&r2.items[0], MessageDeltaItem::Upsert(m) if m.id == new));
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn mail_folder_delta_reports_new_and_removed_messages() {
     let h = Harness::start().await;
     let first = h

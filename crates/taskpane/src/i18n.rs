@@ -127,8 +127,8 @@ texts! {
     EmptyChoice => "(tyhjä)", "(empty)";
     WarnEmptyDefaultType => "Oletustyyppi on tyhjä: Outlookin merkinnät eivät siirry CRM:ään, ennen kuin niille valitaan tyyppi käsin.", "The default type is empty: Outlook entries do not go to the CRM until a type is chosen for them by hand.";
     WarnNothingCreated => "Luo uusia -listalla ei ole valintoja: siihen suuntaan ei luoda uusia merkintöjä.", "A Create new list is empty: no new entries are created in that direction.";
-    EmailTracking => "Sähköpostien tallennus CRM:ään", "Save emails to the CRM";
-    EmailTrackingHint => "Näyttää viesteissä Tallenna CRM:ään -toiminnon.", "Offers Save to CRM on messages.";
+    EmailTracking => "Seuraa sähköposteja automaattisesti", "Track emails automatically";
+    EmailTrackingHint => "Saapuneet ja lähetetyt viestit CRM:n yhteyshenkilöiden kanssa tallentuvat CRM:ään minuutin kuluessa. Sisäisiä viestejä ei tallenneta; salaiset viestit noudattavat Salaiset merkinnät -asetusta.", "Inbox and Sent Items mail with CRM contacts is stored in the CRM within a minute. Internal mail is not stored; private messages follow the Private entries setting.";
     SettingsSaved => "Asetukset tallennettu.", "Settings saved.";
     SettingsTakeEffect => "Muutokset tulevat voimaan seuraavassa synkronoinnissa.", "Changes take effect at the next synchronisation.";
 
@@ -171,10 +171,11 @@ texts! {
     SaveToCrm => "Tallenna CRM:ään", "Save to CRM";
     ItemSaved => "Tallennettu CRM:ään.", "Saved to the CRM.";
     IncludeAttachments => "Liitteet mukaan", "Include attachments";
+    AttachmentsNotSaved => "Näitä liitteitä ei tallennettu CRM:ään:", "These attachments were not saved to the CRM:";
     MessageIsSaved => "Tallennettu CRM:ään", "Saved in the CRM";
     MessageNotSaved => "Ei tallennettu CRM:ään", "Not saved in the CRM";
     MessageSaved => "Viesti tallennettu CRM:ään.", "Message saved to the CRM.";
-    MessageAlreadySaved => "Viesti oli jo CRM:ssä; liitokset päivitetty.", "The message was already in the CRM; links updated.";
+    MessageAlreadySaved => "Viesti oli jo CRM:ssä; se päivitettiin.", "The message was already in the CRM; it was updated.";
 
     // Sync status
     SyncNow => "Synkronoi nyt", "Sync now";

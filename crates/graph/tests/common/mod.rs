@@ -208,6 +208,10 @@ impl Schemas {
             Some("microsoft.graph.contact")
         } else if route.contains("/contactFolders") {
             Some("microsoft.graph.contactFolder")
+        } else if route.ends_with("/$value") {
+            None
+        } else if route.contains("/attachments") {
+            Some("microsoft.graph.fileAttachment")
         } else if route.contains("/messages") {
             Some("microsoft.graph.message")
         } else if route.contains("/events") || route.contains("/calendarView") {
@@ -285,6 +289,12 @@ impl Schemas {
         if b.get("value").is_some() {
             let coll = if route.contains("delta") {
                 "BaseDeltaFunctionResponse".to_string()
+            } else if !self.doc["$defs"]
+                .as_object()
+                .is_some_and(|d| d.contains_key(&format!("{item}CollectionResponse")))
+            {
+                // The vendored subset has no collection type for this item (attachments, messages).
+                "BaseCollectionPaginationCountResponse".to_string()
             } else {
                 format!("{item}CollectionResponse")
             };

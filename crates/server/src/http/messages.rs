@@ -1,10 +1,15 @@
-//! "Save to CRM" for an open message: stored in the CRM's emails module, linked to the chosen
-//! relations (pre-filled with the CRM contacts whose addresses are on the message, and their
-//! accounts), deduplicated by `internetMessageId` so saving again never makes a second copy.
+//! "Save to CRM" for an open message: stored in the CRM's emails module (see
+//! [`crate::sync::mail::new_email`] for the fields), linked to the chosen relations (pre-filled with
+//! the CRM contacts whose addresses are on the message, and their accounts). The CRM copy is found by
+//! `internetMessageId`, so saving again updates it and never makes a second copy; attachments (on
+//! request) are uploaded once each, files over 25 MiB are listed as not uploaded.
 
 use api_types::{
-    ErrorCode,
-    messages::{MessageInfo, SaveMessageRequest, SaveMessageResponse},
+    ErrorCode, UiLanguage,
+    messages::{
+        AttachmentOutcome, MAX_ATTACHMENT_BYTES, MessageInfo, SaveMessageRequest,
+        SaveMessageResponse, SavedAttachment,
+    },
     relations::{RelationRef, Relations},
     routes,
 };
@@ -13,7 +18,7 @@ use axum::{
     extract::State,
     routing::{get, post},
 };
-use crmservice::{Match, NewEmail, Session};
+use crmservice::{Match, Session};
 use graph::Message;
 
 use crate::{
@@ -24,6 +29,7 @@ use crate::{
     graph_access,
     http::{crm::session_for, pairing::mailbox_client},
     state::AppState,
+    sync::mail,
 };
 
 pub fn router() -> Router<AppState> {
@@ -32,25 +38,11 @@ pub fn router() -> Router<AppState> {
         .route(routes::MESSAGE_SAVE_PATTERN, post(save))
 }
 
-fn addresses(m: &Message) -> Vec<String> {
-    let mut out: Vec<String> = m
-        .from
-        .iter()
-        .chain(m.to_recipients.iter().flatten())
-        .chain(m.cc_recipients.iter().flatten())
-        .filter_map(|r| r.email_address.address.as_deref())
-        .map(|a| a.trim().to_lowercase())
-        .filter(|a| a.contains('@'))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// CRM contacts whose email is on the message, and their accounts.
 async fn suggested(session: &Session, m: &Message, own: &str) -> Relations {
     let mut r = Relations::default();
-    for address in addresses(m)
+    for address in m
+        .addresses()
         .into_iter()
         .filter(|a| !a.eq_ignore_ascii_case(own))
         .take(10)
@@ -127,55 +119,226 @@ async fn save(
         .get_message(&message_id)
         .await
         .map_err(|e| graph_access::api_error(&e, lang))?;
-    let Some(imid) = m.internet_message_id.clone().filter(|s| !s.is_empty()) else {
-        // Drafts have no internetMessageId yet; they cannot be deduplicated, so they are not saved.
+    // Drafts have no internetMessageId yet; they cannot be deduplicated, so they are not saved.
+    let Some(mut new) = mail::new_email(&m, None) else {
         return Err(AppError::code(ErrorCode::ItemNotFound, lang));
     };
-    let body = m
-        .body
-        .as_ref()
-        .map(|b| match b.content_type {
-            graph::BodyType::Text => b.content.clone(),
-            graph::BodyType::Html => crate::sync::convert::html_to_text(&b.content),
-        })
-        .unwrap_or_default();
-    let join = |rs: &[graph::Recipient]| {
-        rs.iter()
-            .filter_map(|r| r.email_address.address.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
+    let imid = new.message_id.clone();
+    new.accounts = req
+        .relations
+        .accounts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    new.contacts = req
+        .relations
+        .contacts
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    let crm_err = |e: crmservice::Error| crm_access::api_error(&e, lang);
+
+    // The CRM copy, by our record or by its message id (saved earlier, elsewhere or by tracking).
+    let recorded: Option<String> = sqlx::query_scalar(
+        "SELECT crm_email_id FROM saved_emails WHERE pairing_id = $1 AND internet_message_id = $2",
+    )
+    .bind(pairing.id)
+    .bind(&imid)
+    .fetch_optional(&state.db)
+    .await?;
+    let existing = match recorded {
+        Some(id) => Some(id),
+        None => session
+            .find_email_by_message_id(&imid)
+            .await
+            .map_err(crm_err)?
+            .map(|e| e.id),
     };
-    let new = NewEmail {
-        subject: m.subject.clone().unwrap_or_default(),
-        body,
-        from: m
-            .from
-            .as_ref()
-            .and_then(|f| f.email_address.address.clone())
-            .unwrap_or_default(),
-        to: join(m.to_recipients.as_deref().unwrap_or_default()),
-        sent_at: m.sent_date_time.or(m.received_date_time),
-        message_id: imid.clone(),
-        account_id: req.relations.accounts.first().map(|a| a.id.clone()),
-        contact_id: req.relations.contacts.first().map(|c| c.id.clone()),
+    let (email, already_saved) = match existing {
+        Some(id) => match session.update_email(&id, &new).await {
+            Ok(e) => (e, true),
+            // Deleted in the CRM since: save it anew (its old files went with it).
+            Err(e) if e.is_gone() => {
+                forget_files(&state, pairing.id, &imid).await?;
+                (session.create_email(&new).await.map_err(crm_err)?, false)
+            }
+            Err(e) => return Err(crm_err(e)),
+        },
+        None => (session.create_email(&new).await.map_err(crm_err)?, false),
     };
-    let (email, created) = session
-        .save_email_once(&new)
-        .await
-        .map_err(|e| crm_access::api_error(&e, lang))?;
     sqlx::query(
         "INSERT INTO saved_emails (pairing_id, internet_message_id, crm_email_id) VALUES ($1, $2, $3)
-         ON CONFLICT (pairing_id, internet_message_id) DO NOTHING",
+         ON CONFLICT (pairing_id, internet_message_id) DO UPDATE SET crm_email_id = EXCLUDED.crm_email_id, saved_at = now()",
     )
     .bind(pairing.id)
     .bind(&imid)
     .bind(&email.id)
     .execute(&state.db)
     .await?;
+    let attachments = if req.include_attachments && m.has_attachments != Some(false) {
+        upload_attachments(
+            &state, pairing.id, &session, &mailbox, &m.id, &imid, &email.id, lang,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(SaveMessageResponse {
         crm_url: Some(format!("{}/emails/{}", pairing.crm_address, email.id)),
         crm_email_id: email.id,
         saved: true,
-        already_saved: !created,
+        already_saved,
+        attachments,
     }))
+}
+
+async fn forget_files(state: &AppState, pairing_id: uuid::Uuid, imid: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM saved_email_files WHERE pairing_id = $1 AND internet_message_id = $2")
+        .bind(pairing_id)
+        .bind(imid)
+        .execute(&state.db)
+        .await?;
+    Ok(())
+}
+
+fn too_large_message(name: &str, size: u64, lang: UiLanguage) -> String {
+    let mib = (size as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0;
+    let max = MAX_ATTACHMENT_BYTES / (1024 * 1024);
+    match lang {
+        UiLanguage::Fi => format!(
+            "Liitettä {name} ({mib} Mt) ei tallennettu: CRM ottaa vastaan enintään {max} Mt:n tiedostoja. Viesti tallennettiin ilman sitä."
+        ),
+        UiLanguage::En => format!(
+            "Attachment {name} ({mib} MB) was not saved: the CRM accepts files of at most {max} MB. The message was saved without it."
+        ),
+    }
+}
+
+/// Uploads the message's file attachments to the CRM email, each at most once per message (by name and
+/// size); oversize and non-file attachments are listed, not uploaded. A failed upload does not undo the
+/// save; saving again retries it.
+#[allow(clippy::too_many_arguments)]
+async fn upload_attachments(
+    state: &AppState,
+    pairing_id: uuid::Uuid,
+    session: &Session,
+    mailbox: &graph::MailboxClient,
+    message_id: &str,
+    imid: &str,
+    crm_email_id: &str,
+    lang: UiLanguage,
+) -> AppResult<Vec<SavedAttachment>> {
+    let list = mailbox
+        .list_attachments(message_id)
+        .await
+        .map_err(|e| graph_access::api_error(&e, lang))?;
+    let uploaded: Vec<String> = sqlx::query_scalar(
+        "SELECT attachment_key FROM saved_email_files WHERE pairing_id = $1 AND internet_message_id = $2",
+    )
+    .bind(pairing_id)
+    .bind(imid)
+    .fetch_all(&state.db)
+    .await?;
+    let mut out = Vec::new();
+    for a in list.into_iter().filter(|a| !a.is_inline) {
+        let name = a.name.clone().unwrap_or_else(|| "liite".into());
+        let key = format!("{}:{name}", a.size);
+        let done = |outcome, message: Option<String>| SavedAttachment {
+            name: name.clone(),
+            size: a.size,
+            outcome,
+            message,
+        };
+        if !a.is_file() {
+            out.push(done(
+                AttachmentOutcome::NotAFile,
+                Some(match lang {
+                    UiLanguage::Fi => format!("{name} ei ole tiedosto (liitetty viesti tai linkki), joten sitä ei tallennettu."),
+                    UiLanguage::En => format!("{name} is not a file (an attached item or a link), so it was not saved."),
+                }),
+            ));
+            continue;
+        }
+        if uploaded.contains(&key) {
+            out.push(done(AttachmentOutcome::AlreadyUploaded, None));
+            continue;
+        }
+        // Graph's size includes a little metadata; only a clearly oversize file is refused unread.
+        if a.size > MAX_ATTACHMENT_BYTES + 64 * 1024 {
+            out.push(done(
+                AttachmentOutcome::TooLarge,
+                Some(too_large_message(&name, a.size, lang)),
+            ));
+            continue;
+        }
+        let bytes = match mailbox.attachment_content(message_id, &a.id).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading an attachment failed");
+                out.push(done(
+                    AttachmentOutcome::Failed,
+                    Some(failed_message(&name, lang)),
+                ));
+                continue;
+            }
+        };
+        if bytes.len() as u64 > MAX_ATTACHMENT_BYTES {
+            out.push(done(
+                AttachmentOutcome::TooLarge,
+                Some(too_large_message(&name, bytes.len() as u64, lang)),
+            ));
+            continue;
+        }
+        let content_type = a
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        match session
+            .upload_file(
+                "emails",
+                crm_email_id,
+                &name,
+                &content_type,
+                bytes::Bytes::from(bytes),
+            )
+            .await
+        {
+            Ok(f) => {
+                sqlx::query(
+                    "INSERT INTO saved_email_files (pairing_id, internet_message_id, attachment_key, crm_file_id)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(pairing_id)
+                .bind(imid)
+                .bind(&key)
+                .bind(&f.id)
+                .execute(&state.db)
+                .await?;
+                out.push(done(AttachmentOutcome::Uploaded, None));
+            }
+            Err(crmservice::Error::FileTooLarge { size, .. }) => out.push(done(
+                AttachmentOutcome::TooLarge,
+                Some(too_large_message(&name, size as u64, lang)),
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "uploading an attachment failed");
+                out.push(done(
+                    AttachmentOutcome::Failed,
+                    Some(failed_message(&name, lang)),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn failed_message(name: &str, lang: UiLanguage) -> String {
+    match lang {
+        UiLanguage::Fi => format!(
+            "Liitteen {name} tallennus epäonnistui. Tallenna viesti uudelleen yrittääksesi uudestaan."
+        ),
+        UiLanguage::En => {
+            format!("Saving attachment {name} failed. Save the message again to retry.")
+        }
+    }
 }

@@ -87,6 +87,16 @@ async fn update(
     .bind(&new_json)
     .execute(&mut *tx)
     .await?;
+    if old.email_tracking != new.email_tracking {
+        // Tracking starts from "now" each time it is switched on: old cursors would import the mail
+        // received while it was off.
+        sqlx::query(
+            "DELETE FROM mail_cursors WHERE pairing_id IN (SELECT id FROM pairings WHERE mailbox_id = $1)",
+        )
+        .bind(caller.mailbox_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     let changes = audit::diff(&old_json, &new_json);
     if !changes.is_empty() {
         audit::record(

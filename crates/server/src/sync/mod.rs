@@ -13,8 +13,12 @@
 //! 5. records what it did for the pane and the metrics.
 //!
 //! An idle cycle costs one Graph delta request and one CRM listing request.
+//!
+//! With automatic email tracking on, the Outlook → CRM job also runs [`mail::track`] under the same
+//! lock (one more Graph request per tracked folder when idle; nothing when the setting is off).
 
 pub mod convert;
+pub mod mail;
 mod runner;
 
 pub use runner::{RUN_JOURNAL_TARGET, RunEnd, SyncHandler, run_pairing};

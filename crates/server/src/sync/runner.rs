@@ -127,10 +127,21 @@ pub async fn run_pairing(
     // Declared after `lock`, so it is dropped (and logs the end) before the lock is released: the logged
     // interval lies within the time the run held the pairing.
     let journal = RunJournal::start(pairing_id, kind);
-    let result = Run::new(state, pairing, kind).go().await;
+    let result = Run::new(state, pairing.clone(), kind).go().await;
+    // Email tracking follows the Outlook side's cadence (the 60 s fallback and change notifications),
+    // under the same lock; it runs even when the calendar run failed or calendar sync is off.
+    let mail = if kind == JobKind::OutlookToCrm {
+        super::mail::track(state, &pairing).await
+    } else {
+        Ok(None)
+    };
     drop(journal);
     lock.rollback().await?;
-    result
+    match (result, mail) {
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        (Ok(RunEnd::Skipped), Ok(Some(_))) => Ok(RunEnd::Done),
+        (Ok(end), Ok(_)) => Ok(end),
+    }
 }
 
 /// Logs (target [`RUN_JOURNAL_TARGET`], level debug) when a run starts and when it ends, however it ends

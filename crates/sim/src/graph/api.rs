@@ -73,6 +73,15 @@ pub(crate) fn routes() -> Router<GraphSim> {
         )
         .route("/v1.0/me/contacts", get(list_all_contacts))
         .route("/v1.0/me/messages/{id}", get(get_message))
+        .route("/v1.0/me/messages/{id}/attachments", get(list_attachments))
+        .route(
+            "/v1.0/me/messages/{id}/attachments/{aid}",
+            get(get_attachment),
+        )
+        .route(
+            "/v1.0/me/messages/{id}/attachments/{aid}/$value",
+            get(attachment_value),
+        )
         .route("/v1.0/me/mailFolders", get(list_mail_folders))
         .route("/v1.0/me/mailFolders/{f}/messages", get(list_messages))
         .route(
@@ -551,14 +560,26 @@ fn calendar_round(
 fn messages_round(
     mb: &Mailbox,
     folder_id: &str,
+    received_from: Option<chrono::DateTime<chrono::Utc>>,
+    expand: &ExpandExt,
     snapshot: Option<&HashMap<String, String>>,
 ) -> (Vec<Value>, HashMap<String, String>) {
     let mut current = HashMap::new();
     let mut items = vec![];
-    for m in mb.messages.values().filter(|m| m.folder_id == folder_id) {
+    let in_scope = |m: &&super::model::MessageRec| {
+        m.folder_id == folder_id
+            && received_from.is_none_or(|from| {
+                m.fields
+                    .get("receivedDateTime")
+                    .and_then(Value::as_str)
+                    .and_then(parse_instant)
+                    .is_some_and(|t| t >= from)
+            })
+    };
+    for m in mb.messages.values().filter(in_scope) {
         current.insert(m.id.clone(), m.change_key.clone());
         if snapshot.is_none_or(|s| s.get(&m.id) != Some(&m.change_key)) {
-            items.push(m.render());
+            items.push(m.render(expand));
         }
     }
     if let Some(s) = snapshot {
@@ -1259,8 +1280,15 @@ async fn get_message(
     State(sim): State<GraphSim>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    match sim.with_mailbox(&c.email, |mb| mb.messages.get(&id).map(|m| m.render())) {
+    let expand = match parse_expand(&Q::parse(&raw)) {
+        Ok(e) => e,
+        Err(e) => return err(e),
+    };
+    match sim.with_mailbox(&c.email, |mb| {
+        mb.messages.get(&id).map(|m| m.render(&expand))
+    }) {
         Ok(Some(mut v)) => {
             v["@odata.context"] = json!(format!(
                 "{}/v1.0/$metadata#users('me')/messages/$entity",
@@ -1307,7 +1335,7 @@ async fn list_messages(
             mb.messages
                 .values()
                 .filter(|m| m.folder_id == fid)
-                .map(|m| m.render())
+                .map(|m| m.render(&ExpandExt::None))
                 .collect::<Vec<_>>(),
         )
     }) {
@@ -1336,11 +1364,16 @@ async fn messages_delta(
         if is_skip {
             return delta_page(&sim, &c, &path, state, "Collection(message)");
         }
-        let DeltaKind::Messages { folder_id } = &state.kind else {
+        let DeltaKind::Messages {
+            folder_id,
+            received_from,
+            expand,
+        } = &state.kind
+        else {
             return gone_mail();
         };
         let r = sim.with_mailbox(&c.email, |mb| {
-            messages_round(mb, folder_id, Some(&state.snapshot))
+            messages_round(mb, folder_id, *received_from, expand, Some(&state.snapshot))
         });
         return match r {
             Ok((items, snap)) => delta_page(
@@ -1358,9 +1391,17 @@ async fn messages_delta(
             Err(e) => err(e),
         };
     }
+    let received_from = match q.get("$filter").map(received_filter).transpose() {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    let expand = match parse_expand(&q) {
+        Ok(e) => e,
+        Err(e) => return err(e),
+    };
     let r = sim.with_mailbox(&c.email, |mb| {
         let fid = mb.folder_by_name_or_id(&f).map(|x| x.id.clone())?;
-        let (items, snap) = messages_round(mb, &fid, None);
+        let (items, snap) = messages_round(mb, &fid, received_from, &expand, None);
         Some((fid, items, snap))
     });
     match r {
@@ -1370,7 +1411,11 @@ async fn messages_delta(
             &path,
             DeltaState {
                 email: c.email.clone(),
-                kind: DeltaKind::Messages { folder_id: fid },
+                kind: DeltaKind::Messages {
+                    folder_id: fid,
+                    received_from,
+                    expand,
+                },
                 snapshot: snap,
                 pending: Some(Arc::new(items)),
                 offset: 0,
@@ -1381,6 +1426,119 @@ async fn messages_delta(
             "Collection(message)",
         ),
         Ok(None) => err(SimError::not_found("mail folder")),
+        Err(e) => err(e),
+    }
+}
+
+/// The only `$filter` message delta supports: `receivedDateTime ge {instant}` (or `gt`).
+fn received_filter(f: &str) -> Result<chrono::DateTime<chrono::Utc>, SimError> {
+    let parts: Vec<&str> = f.split_whitespace().collect();
+    let bad = || {
+        SimError::new(
+            400,
+            "ErrorInvalidUrlQueryFilter",
+            format!("The query filter is not supported with change tracking over messages: '{f}'"),
+        )
+    };
+    match parts.as_slice() {
+        [field, op, value]
+            if field.eq_ignore_ascii_case("receivedDateTime")
+                && (op.eq_ignore_ascii_case("ge") || op.eq_ignore_ascii_case("gt")) =>
+        {
+            let t = parse_instant(value.trim_matches('\'')).ok_or_else(bad)?;
+            Ok(if op.eq_ignore_ascii_case("gt") {
+                t + Duration::milliseconds(1)
+            } else {
+                t
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `$select` as a list of property names.
+fn select_list(q: &Q) -> Option<Vec<String>> {
+    q.get("$select").map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    })
+}
+
+async fn list_attachments(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = Q::parse(&raw);
+    let select = select_list(&q);
+    let path = format!("/v1.0/me/messages/{id}/attachments");
+    match sim.with_mailbox(&c.email, |mb| {
+        mb.messages.get(&id).map(|m| {
+            m.attachments
+                .iter()
+                .map(|a| a.render(select.as_deref()))
+                .collect::<Vec<_>>()
+        })
+    }) {
+        Ok(Some(items)) => paged(&c, &path, &q, items, "users('me')/messages('')/attachments"),
+        Ok(None) => err(SimError::not_found("message")),
+        Err(e) => err(e),
+    }
+}
+
+fn find_attachment(
+    sim: &GraphSim,
+    c: &Caller,
+    id: &str,
+    aid: &str,
+) -> Result<super::model::AttachmentRec, SimError> {
+    sim.with_mailbox(&c.email, |mb| {
+        let m = mb
+            .messages
+            .get(id)
+            .ok_or_else(|| SimError::not_found("message"))?;
+        m.attachments
+            .iter()
+            .find(|a| a.id == aid)
+            .cloned()
+            .ok_or_else(|| SimError::not_found("attachment"))
+    })?
+}
+
+async fn get_attachment(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path((id, aid)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = Q::parse(&raw);
+    match find_attachment(&sim, &c, &id, &aid) {
+        Ok(a) => ok_json(StatusCode::OK, a.render(select_list(&q).as_deref())),
+        Err(e) => err(e),
+    }
+}
+
+/// The raw content of a file attachment.
+async fn attachment_value(
+    State(sim): State<GraphSim>,
+    Extension(c): Extension<Caller>,
+    Path((id, aid)): Path<(String, String)>,
+) -> Response {
+    match find_attachment(&sim, &c, &id, &aid) {
+        Ok(a) if a.is_file() => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, a.content_type.clone())],
+            Body::from(a.bytes.as_ref().clone()),
+        )
+            .into_response(),
+        Ok(_) => err(SimError::new(
+            400,
+            "ErrorInvalidRequest",
+            "Only file attachments have a $value.",
+        )),
         Err(e) => err(e),
     }
 }

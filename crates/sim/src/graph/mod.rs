@@ -27,6 +27,11 @@
 //!   start, end) and extended properties are never expanded on delta. `$select`, `$filter` and
 //!   `$expand` on delta answer 400. [`GraphSim::expire_delta_tokens`] makes tokens answer 410
 //!   `SyncStateNotFound`.
+//! * Mail-folder delta (`.../mailFolders/{f}/messages/delta`) accepts the one `$filter` Graph supports
+//!   there (`receivedDateTime ge|gt {instant}`) and `$expand` of extended properties, both kept for the
+//!   whole round. Messages have no `sensitivity` member in v1.0 (it is the MAPI property
+//!   `Integer 0x0036`); attachments are served at `.../messages/{id}/attachments` (`$select`
+//!   honoured, `contentBytes` for files) and raw at `.../attachments/{id}/$value`.
 //! * Throttling per app and mailbox: 4 concurrent requests, 10,000 per 10 minutes (configurable with
 //!   [`GraphSim::set_throttle`]); excess answers 429 `ApplicationThrottled` with a fractional
 //!   `Retry-After`.
@@ -256,6 +261,10 @@ pub(crate) enum DeltaKind {
     },
     Messages {
         folder_id: String,
+        /// `$filter=receivedDateTime ge …` of the first request: the round covers only those.
+        received_from: Option<DateTime<Utc>>,
+        /// `$expand` of the first request, kept for the whole round (as Graph encodes it in the token).
+        expand: model::ExpandExt,
     },
 }
 

@@ -781,10 +781,64 @@ pub(crate) struct MessageRec {
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
     pub fields: Map<String, Value>,
+    pub attachments: Vec<AttachmentRec>,
+    /// Single-value extended properties (e.g. `Integer 0x0036`, PidTagSensitivity).
+    pub ext: BTreeMap<String, (String, String)>,
+}
+
+/// A message attachment (`fileAttachment` with its bytes; other kinds carry none).
+#[derive(Clone, Debug)]
+pub(crate) struct AttachmentRec {
+    pub id: String,
+    pub odata_type: String,
+    pub name: String,
+    pub content_type: String,
+    pub is_inline: bool,
+    pub modified: DateTime<Utc>,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl AttachmentRec {
+    pub fn is_file(&self) -> bool {
+        self.odata_type == "#microsoft.graph.fileAttachment"
+    }
+
+    /// Graph's `size` is the whole attachment item's size, a little over the content's.
+    pub fn size(&self) -> usize {
+        self.bytes.len() + 200 + self.name.len()
+    }
+
+    /// The attachment as Graph renders it; `select` (property names) leaves the rest out, and
+    /// `contentBytes` is only rendered for files when selected or when nothing is selected.
+    pub fn render(&self, select: Option<&[String]>) -> Value {
+        use base64::Engine as _;
+        let mut v = json!({
+            "@odata.type": self.odata_type,
+            "id": self.id,
+            "lastModifiedDateTime": fmt_utc(self.modified),
+            "name": self.name,
+            "contentType": self.content_type,
+            "size": self.size(),
+            "isInline": self.is_inline,
+        });
+        if self.is_file() {
+            v["contentId"] = Value::Null;
+            v["contentLocation"] = Value::Null;
+            v["contentBytes"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(self.bytes.as_slice()));
+        }
+        if let Some(sel) = select {
+            let obj = v.as_object_mut().expect("object");
+            obj.retain(|k, _| {
+                k == "@odata.type" || k == "id" || sel.iter().any(|s| s.eq_ignore_ascii_case(k))
+            });
+        }
+        v
+    }
 }
 
 impl MessageRec {
-    pub fn render(&self) -> Value {
+    pub fn render(&self, expand: &ExpandExt) -> Value {
         let mut v = json!({
             "@odata.etag": format!("W/\"{}\"", self.change_key),
             "id": self.id,
@@ -793,7 +847,7 @@ impl MessageRec {
             "changeKey": self.change_key,
             "categories": [],
             "parentFolderId": self.folder_id,
-            "hasAttachments": false,
+            "hasAttachments": self.attachments.iter().any(|a| !a.is_inline),
             "importance": "normal",
             "isRead": true,
             "isDraft": false,
@@ -810,6 +864,9 @@ impl MessageRec {
         if !obj.contains_key("bodyPreview") {
             let p = body_preview(&self.fields);
             obj.insert("bodyPreview".into(), Value::String(p));
+        }
+        if let Some(x) = render_ext(&self.ext, expand) {
+            obj.insert("singleValueExtendedProperties".into(), x);
         }
         v
     }
@@ -901,13 +958,22 @@ pub(crate) fn parse_ext(v: &Value) -> Result<Vec<(String, String)>, String> {
             .ok_or("extended property id is required")?;
         let value = p.get("value").and_then(Value::as_str).unwrap_or("");
         let parts: Vec<&str> = id.split_whitespace().collect();
-        let valid = parts.len() == 4
-            && ["string", "integer", "boolean", "systemtime", "guid"]
-                .contains(&parts[0].to_ascii_lowercase().as_str())
+        let typed = |t: &str| {
+            ["string", "integer", "boolean", "systemtime", "guid"]
+                .contains(&t.to_ascii_lowercase().as_str())
+        };
+        // A named property (`String {guid} Name X`) or a MAPI property tag (`Integer 0x0036`).
+        let valid = (parts.len() == 4
+            && typed(parts[0])
             && parts[1].starts_with('{')
             && parts[1].ends_with('}')
             && uuid::Uuid::parse_str(parts[1].trim_matches(|c| c == '{' || c == '}')).is_ok()
-            && (parts[2] == "Name" || parts[2] == "Id");
+            && (parts[2] == "Name" || parts[2] == "Id"))
+            || (parts.len() == 2
+                && typed(parts[0])
+                && parts[1]
+                    .strip_prefix("0x")
+                    .is_some_and(|h| !h.is_empty() && u16::from_str_radix(h, 16).is_ok()));
         if !valid {
             return Err(format!("'{id}' is not a valid extended property id"));
         }

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::model::{
-    Calendar, ContactFolder, ContactRec, EventRec, ExceptionRec, ExpandExt, MailFolder, Mailbox,
-    MessageRec, RenderCtx, When, check_recurrence, ext_key, new_change_key, new_id, parse_ext,
-    render_event,
+    AttachmentRec, Calendar, ContactFolder, ContactRec, EventRec, ExceptionRec, ExpandExt,
+    MailFolder, Mailbox, MessageRec, RenderCtx, When, check_recurrence, ext_key, new_change_key,
+    new_id, parse_ext, render_event,
 };
 use super::{DEFAULT_TENANT_ID, GraphSim, SimError};
 
@@ -603,6 +603,25 @@ impl Mailbox {
         let id = new_id("AAMkAGM");
         let mut fields = obj.clone();
         fields.remove("id");
+        fields.remove("hasAttachments");
+        let mut ext = BTreeMap::new();
+        if let Some(v) = fields.remove("singleValueExtendedProperties") {
+            apply_ext(&mut ext, &v)?;
+        }
+        let attachments = match fields.remove("attachments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|a| parse_attachment(a, now))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(_) => {
+                return Err(SimError::new(
+                    400,
+                    "RequestBodyRead",
+                    "attachments must be an array.",
+                ));
+            }
+        };
         let sent = fields
             .get("sentDateTime")
             .and_then(Value::as_str)
@@ -629,10 +648,45 @@ impl Mailbox {
                 created: now,
                 modified: now,
                 fields,
+                attachments,
+                ext,
             },
         );
         Ok(id)
     }
+}
+
+/// A `fileAttachment` (`name`, `contentType`, base64 `contentBytes`, `isInline`) as posted to Graph.
+fn parse_attachment(a: &Value, now: chrono::DateTime<Utc>) -> Result<AttachmentRec, SimError> {
+    use base64::Engine as _;
+    let bad = |m: &str| SimError::new(400, "ErrorInvalidRequest", m.to_string());
+    let kind = a
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("An attachment needs @odata.type."))?;
+    if kind != "#microsoft.graph.fileAttachment" {
+        return Err(bad("Only #microsoft.graph.fileAttachment can be seeded."));
+    }
+    let name = a
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("An attachment needs a name."))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a.get("contentBytes").and_then(Value::as_str).unwrap_or(""))
+        .map_err(|_| bad("contentBytes is not base64."))?;
+    Ok(AttachmentRec {
+        id: new_id("AAMkAGA"),
+        odata_type: kind.to_string(),
+        name: name.to_string(),
+        content_type: a
+            .get("contentType")
+            .and_then(Value::as_str)
+            .unwrap_or("application/octet-stream")
+            .to_string(),
+        is_inline: a.get("isInline").and_then(Value::as_bool).unwrap_or(false),
+        modified: now,
+        bytes: std::sync::Arc::new(bytes),
+    })
 }
 
 impl GraphSim {
@@ -971,7 +1025,9 @@ impl GraphSim {
 
     /// Puts a message into a mail folder (`inbox`, `sentitems` or a folder id). The body is a
     /// Graph message (`subject`, `body`, `from`, `toRecipients`, `ccRecipients`, `sentDateTime`,
-    /// `internetMessageId`, ...).
+    /// `internetMessageId`, ...), optionally with `attachments` (`#microsoft.graph.fileAttachment`s
+    /// with base64 `contentBytes`) and `singleValueExtendedProperties` (e.g. `Integer 0x0036` = "2"
+    /// for a private message).
     pub fn add_message(
         &self,
         email: &str,
@@ -999,6 +1055,37 @@ impl GraphSim {
         Ok(id)
     }
 
+    /// Adds a file attachment to a message (`bytes` as they are; no base64 needed); returns its id.
+    pub fn add_attachment(
+        &self,
+        email: &str,
+        message_id: &str,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, SimError> {
+        self.with_mailbox(email, |mb| {
+            let m = mb
+                .messages
+                .get_mut(message_id)
+                .ok_or_else(|| SimError::not_found("message"))?;
+            let now = Utc::now();
+            let id = new_id("AAMkAGA");
+            m.attachments.push(AttachmentRec {
+                id: id.clone(),
+                odata_type: "#microsoft.graph.fileAttachment".into(),
+                name: name.into(),
+                content_type: content_type.into(),
+                is_inline: false,
+                modified: now,
+                bytes: std::sync::Arc::new(bytes),
+            });
+            m.change_key = new_change_key();
+            m.modified = now;
+            Ok(id)
+        })?
+    }
+
     /// Deletes a message.
     pub fn delete_message(&self, email: &str, id: &str) -> Result<(), SimError> {
         self.with_mailbox(email, |mb| {
@@ -1018,7 +1105,7 @@ impl GraphSim {
             mb.messages
                 .values()
                 .filter(|m| m.folder_id == fid)
-                .map(|m| m.render())
+                .map(|m| m.render(&ExpandExt::All))
                 .collect()
         })
         .unwrap_or_default()

@@ -2,7 +2,7 @@
 //! sync state), or the open message with "Save to CRM".
 
 use api_types::items::{ItemInfo, SyncState};
-use api_types::messages::{MessageInfo, SaveMessageRequest};
+use api_types::messages::{MessageInfo, SaveMessageRequest, SavedAttachment};
 use api_types::picklists::PicklistEntry;
 use api_types::preferences::Language;
 use api_types::relations::{Relation, RelationKind, RelationSearchQuery};
@@ -303,6 +303,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
     let errors = RwSignal::new(FormErrors::default());
     let busy = RwSignal::new(false);
     let message_id = StoredValue::new(id.clone());
+    let not_uploaded: RwSignal<Vec<SavedAttachment>> = RwSignal::new(Vec::new());
 
     load_prefs(lang, show_related, |_| {});
     spawn_local(async move {
@@ -326,6 +327,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
         spawn_local(async move {
             match api::save_message(&message_id.get_value(), &req).await {
                 Ok(r) => {
+                    not_uploaded.set(r.not_uploaded().cloned().collect());
                     info.update(|i| {
                         if let Load::Ready(m) = i {
                             m.saved = r.saved;
@@ -358,6 +360,15 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
                     {m.crm_url.map(|u| view! { <a href=u target="_blank" rel="noopener">{ctx.tx(K::OpenInCrm)}</a> })}
                 </div>
             }.into_any(),
+        }}
+        {move || {
+            let list = not_uploaded.get();
+            (!list.is_empty()).then(|| view! {
+                <div class="warning small" role="alert">
+                    <p>{ctx.tx(K::AttachmentsNotSaved)}</p>
+                    <ul>{list.into_iter().map(|a| view! { <li>{a.message.unwrap_or(a.name)}</li> }).collect_view()}</ul>
+                </div>
+            })
         }}
         <form class="form" on:submit=save novalidate=true>
             {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).collect_view()}

@@ -1,0 +1,570 @@
+//! Email sync end to end: "Save to CRM" over the pane API and automatic email tracking through the
+//! sync run, on a real server, real Postgres and both simulators.
+
+mod common;
+
+use common::{Sims, TestServer, paired};
+use crm_server::{sync::run_pairing, worker::JobKind};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct World {
+    sims: Sims,
+    server: TestServer,
+    token: String,
+    pairing_id: Uuid,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// A person as Graph writes one on a message.
+fn person(address: &str) -> Value {
+    json!({"emailAddress": {"name": address, "address": address}})
+}
+
+impl World {
+    async fn new() -> Self {
+        Self::with_prefs(|_| {}).await
+    }
+
+    async fn with_prefs(adjust: impl FnOnce(&mut Value)) -> Self {
+        let sims = Sims::start().await;
+        let server = TestServer::start_with(|c| sims.configure(c)).await;
+        let token = paired(&server, &sims).await;
+        let w = {
+            let pool = server.db.pool().await;
+            let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            World {
+                sims,
+                server,
+                token,
+                pairing_id,
+            }
+        };
+        w.set_prefs(|p| {
+            p["default_activity_type"] = json!("Tapaaminen");
+            adjust(p)
+        })
+        .await;
+        w
+    }
+
+    async fn set_prefs(&self, adjust: impl FnOnce(&mut Value)) {
+        let mut prefs: Value = client()
+            .get(self.server.url("/api/preferences"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        adjust(&mut prefs);
+        let resp = client()
+            .put(self.server.url("/api/preferences"))
+            .bearer_auth(&self.token)
+            .json(&prefs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+
+    async fn sync(&self) {
+        run_pairing(&self.server.state, self.pairing_id, JobKind::OutlookToCrm)
+            .await
+            .expect("sync run");
+    }
+
+    fn email(&self) -> &str {
+        &self.sims.mailbox.email
+    }
+
+    fn company(&self) -> sim::crm::CompanyId {
+        self.sims.demo_crm.company_id
+    }
+
+    fn crm_emails(&self) -> Vec<Value> {
+        self.sims.crm.list(self.company(), "emails")
+    }
+
+    fn crm_email(&self, message_id: &str) -> Vec<Value> {
+        self.crm_emails()
+            .into_iter()
+            .filter(|e| e["message_id"] == message_id)
+            .collect()
+    }
+
+    /// The CRM contact `i` of the demo company: (id, email, account id).
+    fn contact(&self, i: usize) -> (String, String, String) {
+        let id = &self.sims.demo_crm.contact_ids[i];
+        let c = self
+            .sims
+            .crm
+            .get(self.company(), "contacts", id.parse().unwrap())
+            .unwrap();
+        (
+            id.clone(),
+            c["email"].as_str().unwrap().to_owned(),
+            c["account_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A message in `folder` (`inbox` or `sentitems`) with a fresh internet message id; returns
+    /// (Graph id, internet message id).
+    fn message(
+        &self,
+        folder: &str,
+        subject: &str,
+        from: &str,
+        to: &[&str],
+        extra: Value,
+    ) -> (String, String) {
+        let imid = format!("<{}@test.fi>", Uuid::new_v4().simple());
+        let mut body = json!({
+            "subject": subject,
+            "from": person(from),
+            "toRecipients": to.iter().map(|a| person(a)).collect::<Vec<_>>(),
+            "body": {"contentType": "html", "content": format!("<p>{subject}</p><script>alert(1)</script>")},
+            "internetMessageId": imid,
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let id = self
+            .sims
+            .graph
+            .add_message(self.email(), folder, body)
+            .unwrap();
+        (id, imid)
+    }
+
+    async fn get_message(&self, id: &str) -> Value {
+        let resp = client()
+            .get(self.server.url(&format!("/api/messages/{id}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    async fn save(
+        &self,
+        id: &str,
+        relations: Value,
+        include_attachments: bool,
+        lang: &str,
+    ) -> Value {
+        let resp = client()
+            .post(self.server.url(&format!("/api/messages/{id}/save")))
+            .bearer_auth(&self.token)
+            .header("Accept-Language", lang)
+            .json(&json!({"relations": relations, "include_attachments": include_attachments}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        resp.json().await.unwrap()
+    }
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            x.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| x["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+// ----- "Save to CRM" -----
+
+#[tokio::test]
+async fn saving_a_message_stores_its_content_and_the_prefilled_relations() {
+    let w = World::new().await;
+    let (c0, e0, a0) = w.contact(0);
+    let (c2, e2, a2) = w.contact(2);
+    let (id, imid) = w.message(
+        "inbox",
+        "Tarjouspyyntö",
+        &e0,
+        &[w.email()],
+        json!({"ccRecipients": [person(&e2)], "sentDateTime": "2026-11-20T08:30:00Z"}),
+    );
+    let info = w.get_message(&id).await;
+    assert_eq!(info["saved"], false);
+    assert_eq!(ids(&info["relations"]["contacts"]), {
+        let mut v = vec![c0.clone(), c2.clone()];
+        v.sort();
+        v
+    });
+    assert_eq!(ids(&info["relations"]["accounts"]), {
+        let mut v = vec![a0.clone(), a2.clone()];
+        v.sort();
+        v.dedup();
+        v
+    });
+    let r = w.save(&id, info["relations"].clone(), false, "fi").await;
+    assert_eq!(r["saved"], true);
+    assert_eq!(r["already_saved"], false);
+    assert!(
+        r["crm_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(r["crm_email_id"].as_str().unwrap())
+    );
+    let stored = w.crm_email(&imid);
+    assert_eq!(stored.len(), 1);
+    let e = &stored[0];
+    assert_eq!(e["subject"], "Tarjouspyyntö");
+    assert_eq!(e["from"], e0.as_str());
+    assert_eq!(e["to"], w.email());
+    assert_eq!(e["cc"], e2.as_str());
+    assert_eq!(e["body"].as_str().unwrap().trim(), "Tarjouspyyntö");
+    let html = e["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<p>Tarjouspyyntö</p>") && !html.contains("script"),
+        "{html}"
+    );
+    assert_eq!(e["sent_at"], "2026-11-20 10:30:00", "Helsinki time");
+    assert_eq!(ids(&e["contacts"]), ids(&json!([c0, c2])));
+    assert_eq!(ids(&e["accounts"]), ids(&info["relations"]["accounts"]));
+    let again = w.get_message(&id).await;
+    assert_eq!(again["saved"], true);
+}
+
+#[tokio::test]
+async fn saving_again_updates_the_crm_email_and_never_duplicates_it() {
+    let w = World::new().await;
+    let (c0, e0, _) = w.contact(0);
+    let (c1, _, _) = w.contact(1);
+    let (id, imid) = w.message("inbox", "Sopimus", &e0, &[w.email()], json!({}));
+    let first = w
+        .save(
+            &id,
+            json!({"contacts": [{"id": c0, "name": "x"}]}),
+            false,
+            "fi",
+        )
+        .await;
+    let crm_id: u64 = first["crm_email_id"].as_str().unwrap().parse().unwrap();
+    // Edited in the CRM meanwhile: saving again puts the message's content back.
+    w.sims
+        .crm
+        .update(
+            w.company(),
+            "emails",
+            crm_id,
+            json!({"subject": "muutettu"}),
+        )
+        .unwrap();
+    let second = w
+        .save(
+            &id,
+            json!({"contacts": [{"id": c1, "name": "y"}]}),
+            false,
+            "fi",
+        )
+        .await;
+    assert_eq!(second["already_saved"], true);
+    assert_eq!(second["crm_email_id"], first["crm_email_id"]);
+    let stored = w.crm_email(&imid);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["subject"], "Sopimus");
+    assert_eq!(ids(&stored[0]["contacts"]), vec![c1.clone()]);
+    assert_eq!(stored[0]["contact_id"], c1.as_str());
+}
+
+#[tokio::test]
+async fn attachments_upload_once_and_an_oversize_one_is_listed_with_a_clear_message() {
+    let w = World::new().await;
+    let (_, e0, _) = w.contact(0);
+    let (id, imid) = w.message("inbox", "Liitteet", &e0, &[w.email()], json!({}));
+    w.sims
+        .graph
+        .add_attachment(
+            w.email(),
+            &id,
+            "tarjous.pdf",
+            "application/pdf",
+            b"%PDF-1.7 tarjous".to_vec(),
+        )
+        .unwrap();
+    w.sims
+        .graph
+        .add_attachment(
+            w.email(),
+            &id,
+            "video.mp4",
+            "video/mp4",
+            vec![0u8; 26 * 1024 * 1024],
+        )
+        .unwrap();
+    let r = w.save(&id, json!({}), true, "fi").await;
+    let crm_id: u64 = r["crm_email_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(w.crm_email(&imid).len(), 1, "the email itself is saved");
+    let att = r["attachments"].as_array().unwrap();
+    assert_eq!(att.len(), 2, "{r}");
+    assert_eq!(att[0]["name"], "tarjous.pdf");
+    assert_eq!(att[0]["outcome"], "uploaded");
+    assert_eq!(att[1]["name"], "video.mp4");
+    assert_eq!(att[1]["outcome"], "too_large");
+    let msg = att[1]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("video.mp4") && msg.contains("25 Mt") && msg.contains("ei tallennettu"),
+        "{msg}"
+    );
+    assert_eq!(
+        w.sims.crm.files(w.company(), "emails", crm_id),
+        vec![("tarjous.pdf".to_owned(), 16)]
+    );
+
+    // Again, in English: nothing is uploaded twice and the refusal is explained again.
+    let r2 = w.save(&id, json!({}), true, "en").await;
+    let att = r2["attachments"].as_array().unwrap();
+    assert_eq!(att[0]["outcome"], "already_uploaded");
+    assert_eq!(att[1]["outcome"], "too_large");
+    assert!(
+        att[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 25 MB"),
+        "{r2}"
+    );
+    assert_eq!(w.sims.crm.files(w.company(), "emails", crm_id).len(), 1);
+    assert_eq!(w.crm_email(&imid).len(), 1);
+}
+
+// ----- automatic tracking -----
+
+async fn tracking_world(private: &str) -> World {
+    let w = World::with_prefs(|p| {
+        p["email_tracking"] = json!(true);
+        p["private_entries"] = json!(private);
+    })
+    .await;
+    // The first run starts tracking from now: the mailbox's older mail stays out of the CRM.
+    w.sync().await;
+    assert!(w.crm_emails().is_empty(), "{:?}", w.crm_emails());
+    w
+}
+
+#[tokio::test]
+async fn tracking_stores_new_inbound_and_outbound_mail_with_contacts_and_nothing_else() {
+    let w = tracking_world("busy").await;
+    let (c0, e0, a0) = w.contact(0);
+    let (c3, e3, a3) = w.contact(3);
+    let (_, inbound) = w.message("inbox", "Kysymys", &e0, &[w.email()], json!({}));
+    let me = w.email().to_owned();
+    let (_, outbound) = w.message(
+        "sentitems",
+        "Vastaus",
+        &me,
+        &[&e3, "tuntematon@muu.fi"],
+        json!({}),
+    );
+    let (_, internal) = w.message(
+        "inbox",
+        "Kahvia?",
+        "maija.myyja@esimerkki.fi",
+        &[w.email()],
+        json!({}),
+    );
+    let (_, stranger) = w.message(
+        "inbox",
+        "Mainos",
+        "myynti@tuntematon.fi",
+        &[w.email()],
+        json!({}),
+    );
+    w.sync().await;
+    let i = w.crm_email(&inbound);
+    assert_eq!(i.len(), 1);
+    assert_eq!(i[0]["subject"], "Kysymys");
+    assert_eq!(ids(&i[0]["contacts"]), vec![c0]);
+    assert_eq!(ids(&i[0]["accounts"]), vec![a0]);
+    let o = w.crm_email(&outbound);
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0]["from"], me.as_str());
+    assert_eq!(ids(&o[0]["contacts"]), vec![c3]);
+    assert_eq!(ids(&o[0]["accounts"]), vec![a3]);
+    assert!(
+        w.crm_email(&internal).is_empty(),
+        "internal mail is not tracked"
+    );
+    assert!(
+        w.crm_email(&stranger).is_empty(),
+        "mail without CRM contacts is not tracked"
+    );
+    w.sync().await;
+    assert_eq!(w.crm_emails().len(), 2);
+}
+
+#[tokio::test]
+async fn an_idle_tracking_cycle_costs_one_graph_request_per_folder_and_no_crm_request() {
+    let w = tracking_world("busy").await;
+    w.sync().await;
+    w.sims.graph.reset_stats();
+    w.sims.crm.reset_request_counts();
+    w.sync().await;
+    let graph = w.sims.graph.stats(w.email());
+    assert_eq!(
+        graph.requests, 3,
+        "calendar delta + one per folder: {graph:?}"
+    );
+    assert_eq!(
+        w.sims.crm.total_requests(),
+        1,
+        "{:?}",
+        w.sims.crm.request_counts()
+    );
+}
+
+#[tokio::test]
+async fn with_tracking_off_no_mail_request_is_made() {
+    let w = World::new().await;
+    w.sync().await;
+    w.sync().await;
+    let (_, e0, _) = w.contact(0);
+    w.message("inbox", "Ei seurata", &e0, &[w.email()], json!({}));
+    w.sims.graph.reset_stats();
+    w.sync().await;
+    let graph = w.sims.graph.stats(w.email());
+    assert!(
+        graph
+            .by_route
+            .keys()
+            .all(|r| !r.contains("mailFolders") && !r.contains("messages")),
+        "{graph:?}"
+    );
+    assert_eq!(graph.requests, 1, "{graph:?}");
+    assert!(w.crm_emails().is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_the_crm_write_makes_no_duplicate() {
+    let w = tracking_world("busy").await;
+    let (_, e0, _) = w.contact(0);
+    let (_, imid) = w.message("inbox", "Vastaus katosi", &e0, &[w.email()], json!({}));
+    w.sims.crm.inject_fault(
+        sim::crm::FaultRule::new(
+            Some("POST"),
+            "/api/v1/emails",
+            sim::crm::FaultKind::CommitThenDrop,
+        )
+        .times(1),
+    );
+    // The email is stored but the run never hears of it: no status record, the cursor stays.
+    w.sync().await;
+    assert_eq!(w.crm_email(&imid).len(), 1);
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(w.crm_email(&imid).len(), 1);
+    let pool = w.server.db.pool().await;
+    let (recorded, intents): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM saved_emails WHERE internet_message_id = $1),
+                (SELECT count(*) FROM mail_intents)",
+    )
+    .bind(&imid)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!((recorded, intents), (1, 0));
+}
+
+#[tokio::test]
+async fn tracking_runs_cut_off_at_any_point_lose_and_duplicate_nothing() {
+    let w = tracking_world("busy").await;
+    let (_, e0, _) = w.contact(0);
+    let (_, e1, _) = w.contact(1);
+    let mut imids = Vec::new();
+    for i in 0..30 {
+        let (folder, from, to) = if i % 2 == 0 {
+            ("inbox", e0.clone(), w.email().to_owned())
+        } else {
+            ("sentitems", w.email().to_owned(), e1.clone())
+        };
+        imids.push(
+            w.message(folder, &format!("Viesti {i}"), &from, &[&to], json!({}))
+                .1,
+        );
+    }
+    for ms in [3u64, 10, 25, 50, 80, 120, 200, 300] {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(ms),
+            run_pairing(&w.server.state, w.pairing_id, JobKind::OutlookToCrm),
+        )
+        .await;
+    }
+    w.sync().await;
+    w.sync().await;
+    for imid in &imids {
+        assert_eq!(w.crm_email(imid).len(), 1, "{imid}");
+    }
+    assert_eq!(w.crm_emails().len(), 30);
+}
+
+#[tokio::test]
+async fn an_expired_mail_delta_restarts_without_losing_or_duplicating_mail() {
+    let w = tracking_world("busy").await;
+    let (_, e0, _) = w.contact(0);
+    let (_, before) = w.message("inbox", "Ennen", &e0, &[w.email()], json!({}));
+    w.sync().await;
+    assert!(w.sims.graph.expire_delta_tokens(w.email()) > 0);
+    let (_, during) = w.message("inbox", "410:n aikana", &e0, &[w.email()], json!({}));
+    w.sync().await;
+    assert_eq!(w.crm_email(&before).len(), 1);
+    assert_eq!(w.crm_email(&during).len(), 1);
+    assert_eq!(w.crm_emails().len(), 2);
+}
+
+fn private() -> Value {
+    json!({"singleValueExtendedProperties": [{"id": "Integer 0x0036", "value": "2"}]})
+}
+
+#[tokio::test]
+async fn private_mail_in_busy_mode_is_tracked_without_content() {
+    let w = tracking_world("busy").await;
+    let (c0, e0, _) = w.contact(0);
+    let (_, imid) = w.message("inbox", "Palkkaneuvottelu", &e0, &[w.email()], private());
+    w.sync().await;
+    let e = w.crm_email(&imid);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["subject"], "Yksityinen viesti");
+    assert_eq!(e[0]["body"], "");
+    assert!(e[0]["body_html"].as_str().unwrap_or("").is_empty());
+    assert_eq!(ids(&e[0]["contacts"]), vec![c0]);
+}
+
+#[tokio::test]
+async fn private_mail_in_skip_mode_is_not_tracked_and_in_full_mode_is() {
+    let w = tracking_world("skip").await;
+    let (_, e0, _) = w.contact(0);
+    let (_, skipped) = w.message("inbox", "Salainen", &e0, &[w.email()], private());
+    w.sync().await;
+    assert!(w.crm_email(&skipped).is_empty());
+
+    w.set_prefs(|p| p["private_entries"] = json!("full")).await;
+    let (_, full) = w.message("inbox", "Salainen 2", &e0, &[w.email()], private());
+    w.sync().await;
+    let e = w.crm_email(&full);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["subject"], "Salainen 2");
+}
