@@ -568,3 +568,35 @@ async fn private_mail_in_skip_mode_is_not_tracked_and_in_full_mode_is() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0]["subject"], "Salainen 2");
 }
+
+#[tokio::test]
+async fn either_job_kind_tracks_mail() {
+    let w = tracking_world("busy").await;
+    let (_, e0, _) = w.contact(0);
+    let (_, imid) = w.message("inbox", "Kumpi tahansa", &e0, &[w.email()], json!({}));
+    run_pairing(&w.server.state, w.pairing_id, JobKind::CrmToOutlook)
+        .await
+        .expect("sync run");
+    assert_eq!(w.crm_email(&imid).len(), 1);
+}
+
+#[tokio::test]
+async fn switching_tracking_back_on_starts_from_now_without_importing_the_gap() {
+    let w = tracking_world("busy").await;
+    let (_, e0, _) = w.contact(0);
+    w.set_prefs(|p| p["email_tracking"] = json!(false)).await;
+    // Arrives after the old cursor's start, while tracking is off.
+    let (_, while_off) = w.message("inbox", "Pois päältä", &e0, &[w.email()], json!({}));
+    w.sync().await;
+    // Cursors start at whole seconds: switch back on clearly later than the message arrived.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    w.set_prefs(|p| p["email_tracking"] = json!(true)).await;
+    w.sync().await;
+    let (_, after) = w.message("inbox", "Taas päällä", &e0, &[w.email()], json!({}));
+    w.sync().await;
+    assert!(
+        w.crm_email(&while_off).is_empty(),
+        "mail from while tracking was off is not imported"
+    );
+    assert_eq!(w.crm_email(&after).len(), 1);
+}

@@ -4,7 +4,8 @@
 //!   sent time, body as text and as sanitised HTML, `internetMessageId`), shared by "Save to CRM" and
 //!   automatic tracking.
 //! * [`track`] is automatic email tracking (setting `email_tracking`, off by default). It runs inside
-//!   the pairing's Outlook → CRM job under the same per-pairing lock as calendar sync:
+//!   every sync run of the pairing (within a minute: the runs' schedule), under the same per-pairing
+//!   lock as calendar sync:
 //!   1. per tracked folder (Inbox, Sent Items) one mail-folder delta round from the stored deltaLink;
 //!      the first round starts at "now" (`receivedDateTime ge now`), so the mailbox's history is not
 //!      imported, and a 410 restarts from a little before the last complete round;

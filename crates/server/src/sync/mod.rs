@@ -14,8 +14,8 @@
 //!
 //! An idle cycle costs one Graph delta request and one CRM listing request.
 //!
-//! With automatic email tracking on, the Outlook → CRM job also runs [`mail::track`] under the same
-//! lock (one more Graph request per tracked folder when idle; nothing when the setting is off).
+//! With automatic email tracking on, every run also runs [`mail::track`] under the same lock (one more
+//! Graph request per tracked folder when idle; nothing when the setting is off).
 
 pub mod convert;
 pub mod mail;

@@ -128,13 +128,9 @@ pub async fn run_pairing(
     // interval lies within the time the run held the pairing.
     let journal = RunJournal::start(pairing_id, kind);
     let result = Run::new(state, pairing.clone(), kind).go().await;
-    // Email tracking follows the Outlook side's cadence (the 60 s fallback and change notifications),
-    // under the same lock; it runs even when the calendar run failed or calendar sync is off.
-    let mail = if kind == JobKind::OutlookToCrm {
-        super::mail::track(state, &pairing).await
-    } else {
-        Ok(None)
-    };
+    // Email tracking is part of every run (whichever job kind leads the pairing's schedule), under the
+    // same lock; it runs even when the calendar run failed or calendar sync is off.
+    let mail = super::mail::track(state, &pairing).await;
     drop(journal);
     lock.rollback().await?;
     match (result, mail) {
