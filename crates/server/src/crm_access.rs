@@ -32,23 +32,16 @@ pub enum NoSession {
 /// A session for the pairing's CRM user: the stored token, renewed with the remembered password when
 /// it has expired (only with "Muista kirjautumistiedot"). The renewed token is stored again.
 pub async fn session(state: &AppState, pairing: &PairingRow) -> Result<Session, NoSession> {
-    let api_key = store::get_secret(
+    let [api_key, token] = store::get_secrets(
         &state.db,
         &state.keyring,
         pairing.mailbox_id,
-        SecretKind::CrmApiKey,
+        [SecretKind::CrmApiKey, SecretKind::CrmToken],
     )
-    .await?
-    .ok_or(NoSession::NoApiKey)?;
+    .await?;
+    let api_key = api_key.ok_or(NoSession::NoApiKey)?;
     let client = client(&pairing.crm_address, &api_key)?;
-    if let Some(token) = store::get_secret(
-        &state.db,
-        &state.keyring,
-        pairing.mailbox_id,
-        SecretKind::CrmToken,
-    )
-    .await?
-    {
+    if let Some(token) = token {
         return Ok(client.resume(token));
     }
     relogin(state, pairing.mailbox_id, &pairing.crm_username, &client).await

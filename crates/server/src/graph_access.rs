@@ -26,6 +26,15 @@ pub struct GraphAccess {
     pub identity: IdentityClient,
     pub client: GraphClient,
     tokens: Mutex<HashMap<Uuid, Arc<UserTokens>>>,
+    /// A digest of the refresh token this process last read from or wrote to the database, per
+    /// mailbox: [`GraphAccess::persist_rotation`] reads the stored token only when the one in memory
+    /// differs from it (a refresh rotated it), not after every sync run.
+    persisted: Mutex<HashMap<Uuid, [u8; 32]>>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
 }
 
 impl GraphAccess {
@@ -53,6 +62,7 @@ impl GraphAccess {
                 ..GraphConfig::new(base)
             }),
             tokens: Mutex::new(HashMap::new()),
+            persisted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,6 +83,9 @@ impl GraphAccess {
                 rt.expose(),
             )
             .await?;
+            self.persisted
+                .lock()
+                .insert(mailbox_id, digest(rt.expose()));
         }
         let source = Arc::new(UserTokens::new(self.identity.clone(), tokens));
         self.tokens.lock().insert(mailbox_id, source);
@@ -97,6 +110,7 @@ impl GraphAccess {
                 else {
                     return Ok(None);
                 };
+                self.persisted.lock().insert(mailbox_id, digest(&rt));
                 // An already expired access token makes the first call redeem the refresh token.
                 let set = TokenSet {
                     access_token: Secret::new(""),
@@ -122,6 +136,11 @@ impl GraphAccess {
         let source = self.tokens.lock().get(&mailbox_id).cloned();
         let Some(source) = source else { return Ok(()) };
         if let Some(rt) = source.current().await.refresh_token {
+            let current = digest(rt.expose());
+            if self.persisted.lock().get(&mailbox_id) == Some(&current) {
+                // Unchanged since this process read or stored it: nothing to do.
+                return Ok(());
+            }
             let stored =
                 store::get_secret(db, keyring, mailbox_id, SecretKind::GraphRefreshToken).await?;
             if stored.as_deref() != Some(rt.expose()) {
@@ -134,12 +153,14 @@ impl GraphAccess {
                 )
                 .await?;
             }
+            self.persisted.lock().insert(mailbox_id, current);
         }
         Ok(())
     }
 
     pub fn forget(&self, mailbox_id: Uuid) {
         self.tokens.lock().remove(&mailbox_id);
+        self.persisted.lock().remove(&mailbox_id);
     }
 }
 

@@ -103,6 +103,40 @@ pub async fn put_secret(
     Ok(())
 }
 
+/// Several secrets of one mailbox in one statement, in the order of `kinds` (each as [`get_secret`]).
+pub async fn get_secrets<const N: usize>(
+    db: impl PgExecutor<'_>,
+    keyring: &Keyring,
+    mailbox_id: Uuid,
+    kinds: [SecretKind; N],
+) -> sqlx::Result<[Option<String>; N]> {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let rows: Vec<(String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT kind, key_id, nonce, ciphertext FROM secrets WHERE mailbox_id = $1 AND kind = ANY($2)",
+    )
+    .bind(mailbox_id)
+    .bind(&names)
+    .fetch_all(db)
+    .await?;
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (kind_name, key_id, nonce, ciphertext) in rows {
+        let Some(i) = names.iter().position(|n| *n == kind_name) else {
+            continue;
+        };
+        out[i] = open_sealed(
+            keyring,
+            mailbox_id,
+            kinds[i],
+            Sealed {
+                key_id,
+                nonce,
+                ciphertext,
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// The secret in clear, `None` when not stored. A secret that no longer opens (key removed from the
 /// configuration, or tampered with) is logged and treated as absent, so the user is asked again.
 pub async fn get_secret(
@@ -121,18 +155,29 @@ pub async fn get_secret(
     let Some((key_id, nonce, ciphertext)) = row else {
         return Ok(None);
     };
-    match keyring.open(
-        &aad(mailbox_id, kind),
-        &Sealed {
+    Ok(open_sealed(
+        keyring,
+        mailbox_id,
+        kind,
+        Sealed {
             key_id,
             nonce,
             ciphertext,
         },
-    ) {
-        Ok(bytes) => Ok(String::from_utf8(bytes).ok()),
+    ))
+}
+
+fn open_sealed(
+    keyring: &Keyring,
+    mailbox_id: Uuid,
+    kind: SecretKind,
+    sealed: Sealed,
+) -> Option<String> {
+    match keyring.open(&aad(mailbox_id, kind), &sealed) {
+        Ok(bytes) => String::from_utf8(bytes).ok(),
         Err(e) => {
             tracing::warn!(%mailbox_id, kind = kind.as_str(), error = %e, "stored secret unusable");
-            Ok(None)
+            None
         }
     }
 }
