@@ -124,10 +124,9 @@ impl Schedule {
         JobOutcome::run_again_in(self.interval(kind))
     }
 
-    /// The outcome of a successful run of `kind` that did the other kind's work too (a two-way run):
-    /// the other kind's scheduled run moves to its interval from now plus a twentieth (at least 1 s), so
-    /// that one kind leads and the other stays a fallback that runs only when the leader does not
-    /// succeed — one run per pairing and interval instead of two.
+    /// The outcome of a successful run of `kind` that did the other kind's work too: the other kind's
+    /// scheduled run moves to its interval from now plus a twentieth (at least 1 s), so that `kind`
+    /// leads and the other stays a fallback that runs only when the leader does not succeed in time.
     pub fn next_covering_other(&self, kind: JobKind) -> JobOutcome {
         let other = match kind {
             JobKind::OutlookToCrm => JobKind::CrmToOutlook,
