@@ -954,8 +954,7 @@ async fn scale_worker(sizes: &[usize], inproc_size: usize, window: Duration) {
          paired through the HTTP API, for {} s after every pairing has synced once and a full minute has \
          passed. A pairing is *within schedule* when no job waits more than {SLACK_SECS:.0} s past its \
          time and every pairing has finished a run within the last {:.0} s. A run is either kind; a \
-         successful Outlook → CRM run (every 60 s) covers the CRM poll, so an idle pairing needs one run \
-         a minute. Runs, \
+         successful run covers the other kind, so an idle pairing needs one run a minute. Runs, \
          statements and rows are counted in-process (sqlx's statement log; the sampler's one statement \
          a second is subtracted). Postgres CPU is every `postgres` process on the machine, and the \
          machine is shared with other work, so that column and \"machine busy\" are upper bounds.\n",
@@ -1045,7 +1044,7 @@ fn print_observed(o: &Observed) {
 async fn scale_direct(sizes: &[usize]) {
     println!("## Run capacity (runs driven back to back)\n");
     println!(
-        "Idle pairings (converged); runs started directly, 8 at a time as the worker does, with no pause: the most idle runs per second the machine sustains, simulators in the same process. An idle pairing needs one run a minute (a successful Outlook → CRM run covers the CRM → Outlook poll; before that it needed two).\n"
+        "Idle pairings (converged); runs started directly, 8 at a time as the worker does, with no pause: the most idle runs per second the machine sustains, simulators in the same process. An idle pairing needs one run a minute (a successful run covers the other job kind; before that it needed two).\n"
     );
     println!(
         "| pairings | runs/s | ms per run (wall, 8 parallel) | pairings one machine can keep at one run a minute | RSS of this process |\n|---|---|---|---|---|"

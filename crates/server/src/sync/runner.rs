@@ -53,12 +53,9 @@ impl JobHandler for SyncHandler {
         async move {
             match run_pairing(&self.state, pairing_id, kind).await {
                 Ok(RunEnd::Busy) => Ok(JobOutcome::run_again_in(Duration::from_secs(2))),
-                // An Outlook → CRM run does all a CRM → Outlook run does (the same two-way calendar
-                // sync, which polls the CRM) plus email tracking, so it is the CRM poll too; not the
-                // other way round.
-                Ok(RunEnd::Done) if kind == JobKind::OutlookToCrm => {
-                    Ok(self.schedule.next_covering_other(kind))
-                }
+                // Both kinds run the same work (the two-way calendar sync, which polls both sides, and
+                // email tracking), so a run is the other kind's poll too.
+                Ok(RunEnd::Done) => Ok(self.schedule.next_covering_other(kind)),
                 Ok(_) => Ok(self.schedule.next(kind)),
                 Err(e) => {
                     let mut err = JobError::new(e.to_string());

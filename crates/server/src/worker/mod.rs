@@ -21,11 +21,11 @@
 //!
 //! # Schedules and enqueueing
 //! The queue stores when to run next; the handler decides it ([`Schedule`]: Outlook → CRM every 60 s as a
-//! fallback poll, CRM → Outlook every `crm_poll_seconds`). A run may also do another kind's work: an
-//! Outlook → CRM run is the same two-way calendar sync as a CRM → Outlook run (plus email tracking), so
-//! it *covers* the CRM poll ([`JobOutcome::covering`]): completing it postpones the other kind's
-//! scheduled run in the same statement (never a running, backing-off or newly enqueued one), and an
-//! idle pairing polled every 60 s costs one run a minute, not two. [`JobQueue::enqueue_now`] (sync now, login, a
+//! fallback poll, CRM → Outlook every `crm_poll_seconds`). Both kinds run the same work (the two-way
+//! calendar sync and email tracking), so a successful run also *covers* the other kind
+//! ([`JobOutcome::covering`]): completing it postpones the other kind's scheduled run in the same
+//! statement (never a running, backing-off or newly enqueued one), and an idle pairing costs one run
+//! per interval, not two. [`JobQueue::enqueue_now`] (sync now, login, a
 //! Graph change notification) moves `run_at` to now and `NOTIFY`s [`WAKE_CHANNEL`] so idle workers wake
 //! at once. Repeated enqueues coalesce: there is one row and `run_at` only moves earlier. A running job
 //! keeps its lease; the enqueue is remembered in `run_at` and the job runs again right after.
