@@ -6,11 +6,12 @@
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends binaryen \
+ && apt-get install -y --no-install-recommends nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# `cargo xtask pane` adds the wasm target and the matching wasm-bindgen-cli, then builds static/pkg.
+# `cargo xtask pane` adds the wasm target, the matching wasm-bindgen-cli and binaryen (npm), then builds
+# static/pkg.
 RUN cargo xtask pane \
  && cargo build --release --locked -p crm-server
 

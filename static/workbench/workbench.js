@@ -22,10 +22,45 @@ function mondayOf(d) {
 function addDays(d, n) { const x = new Date(d); x.setDate(x.getDate() + n); return x; }
 function pad(n) { return String(n).padStart(2, "0"); }
 function localInput(d) { return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`; }
-function fromGraph(when) { return when ? new Date(when.dateTime.replace(/Z?$/, when.timeZone === "UTC" ? "Z" : "")) : null; }
+/* Times: everything on this page is shown and typed in the browser's time zone. Graph is sent UTC; the
+ * CRM keeps wall-clock times in its own zone (/demo/info crm.time_zone), converted both ways here. */
+function zoneParts(date, zone) {
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const p = {};
+  for (const x of f.formatToParts(date)) p[x.type] = x.value;
+  return p;
+}
+/* How far `zone`'s wall clock is ahead of UTC at `date`, in ms. */
+function zoneOffset(date, zone) {
+  const p = zoneParts(date, zone);
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(date.getTime() / 1000) * 1000;
+}
+/* A wall-clock "YYYY-MM-DDTHH:MM[:SS]" in `zone` as a Date. */
+function fromZone(wall, zone) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?/.exec(wall);
+  if (!m) return null;
+  const asUtc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  const first = asUtc - zoneOffset(new Date(asUtc), zone);
+  return new Date(asUtc - zoneOffset(new Date(first), zone));
+}
+function crmZone() { return (state.info && state.info.crm.time_zone) || "UTC"; }
+function fromGraph(when) {
+  if (!when) return null;
+  if (when.timeZone === "UTC") return new Date(when.dateTime.replace(/Z?$/, "Z"));
+  try { return fromZone(when.dateTime, when.timeZone); } catch (e) { return new Date(when.dateTime); }
+}
 function toGraph(localValue) { return { dateTime: new Date(localValue).toISOString().slice(0, 19), timeZone: "UTC" }; }
-function toCrm(localValue) { return localValue.replace("T", " ") + ":00"; }
-function fromCrm(s) { return s ? s.slice(0, 16).replace(" ", "T") : ""; }
+/* A datetime-local value (browser time) as the CRM's wall clock. */
+function toCrm(localValue) {
+  const p = zoneParts(new Date(localValue), crmZone());
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+/* The CRM's wall clock as a datetime-local value (browser time). */
+function fromCrm(s) {
+  const d = s ? fromZone(s, crmZone()) : null;
+  return d ? localInput(d) : "";
+}
 function fmtTime(d) { return `${pad(d.getHours())}.${pad(d.getMinutes())}`; }
 
 async function http(method, url, body) {
@@ -224,7 +259,9 @@ async function loadActivities() {
     const tr = document.createElement("tr");
     if (fresh && !state.knownActivityIds.has(String(a.id))) tr.className = "new-row";
     tr.tabIndex = 0;
-    for (const v of [fromCrm(a.start_date).replace("T", " "), (a.private ? "🔒 " : "") + (a.subject || ""), a.activity_type || ""]) {
+    // An all-day activity is a date, not a moment: shown as the CRM has it, not moved between zones.
+    const when = a.all_day ? String(a.start_date || "").slice(0, 10) : fromCrm(a.start_date).replace("T", " ");
+    for (const v of [when, (a.private ? "🔒 " : "") + (a.subject || ""), a.activity_type || ""]) {
       const td = document.createElement("td");
       td.textContent = v;
       tr.appendChild(td);

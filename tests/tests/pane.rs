@@ -546,11 +546,44 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
         .set_window_size(1400, 900)
         .await
         .expect("a wide window");
+    // A browser far from the CRM's zone (Helsinki) and from UTC: every time on the page is its own.
+    b.set_time_zone("America/New_York").await;
     b.open(&format!("{}/workbench/index.html", p.env.url)).await;
 
     // The Outlook stand-in: the demo credentials, the calendar week and the CRM's activities.
     b.wait_text("#creds", &p.env.demo_crm.api_key).await;
     b.wait_text("#activities", "Tarjouspalaveri").await;
+    // The CRM keeps wall-clock times in Helsinki; the list shows them in the browser's zone.
+    let meeting = p
+        .crm_activities()
+        .into_iter()
+        .find(|a| a["subject"] == "Tarjouspalaveri" && a["all_day"] != json!(true))
+        .expect("the demo CRM has the Tarjouspalaveri activity");
+    let wall = chrono::NaiveDateTime::parse_from_str(
+        meeting["start_date"].as_str().expect("a start date"),
+        "%Y-%m-%d %H:%M:%S",
+    )
+    .expect("the CRM's date format");
+    let instant = chrono::TimeZone::from_local_datetime(&chrono_tz::Europe::Helsinki, &wall)
+        .single()
+        .expect("an unambiguous Helsinki time");
+    let shown = b
+        .js(
+            "const d = new Date(arguments[0]); const p = (n) => String(n).padStart(2, '0');
+             const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+             const rows = [...document.querySelectorAll('#activities tr')]
+               .filter((tr) => tr.cells[1].textContent === 'Tarjouspalaveri')
+               .map((tr) => tr.cells[0].textContent);
+             return [local, rows];",
+            vec![json!(instant.timestamp_millis())],
+        )
+        .await;
+    assert!(
+        shown[1]
+            .as_array()
+            .is_some_and(|rows| rows.contains(&shown[0])),
+        "the CRM activity at {wall} Helsinki time is listed at the browser's local time: {shown}"
+    );
     // The editors stay closed until an entry is opened or created.
     let shown = "return getComputedStyle(document.querySelector(arguments[0])).display !== 'none';";
     for form in ["#event-form", "#activity-form"] {

@@ -53,6 +53,13 @@ const BENCHES: &[Bench] = &[
         features: "demo",
         args: &[],
     },
+    Bench {
+        title: "Task pane first render in headless Chromium",
+        package: "e2e",
+        example: "bench_first_render",
+        features: "",
+        args: &[],
+    },
 ];
 
 pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
@@ -85,6 +92,7 @@ pub fn run(root: &Path, _chaos: bool, quick: bool) -> Result<()> {
         date_t = date.trim()
     );
     crate::tools::ensure_pane_tools(root, true)?;
+    crate::tools::ensure_test_tools(true)?;
     crate::pane::build(root)?;
     md.push_str(&pane_size(root)?);
     let pg = crate::pg::ensure(root, false)?;
@@ -189,7 +197,6 @@ const NOT_MEASURED: &str = "
   workers) run in `cargo xtask test`.
 - The seed product's behaviour (5 min poll, no webhooks) side by side in one run, and a plot image of
   cost against pairings.
-- The task pane's first render time in headless Chromium.
 ";
 
 /// The sync-core property tests with many more cases than `cargo xtask test` runs (nightly-sized).

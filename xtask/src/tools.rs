@@ -1,5 +1,6 @@
 //! Installs what the build and the tests need on a fresh machine of this kind: the wasm target,
-//! `wasm-bindgen-cli` at exactly the version in Cargo.lock, and Debian packages.
+//! `wasm-bindgen-cli` at exactly the version in Cargo.lock, binaryen's `wasm-opt` from npm, and Debian
+//! packages.
 
 use std::{path::Path, process::Command};
 
@@ -7,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, run_cmd, step};
 
-/// For building the pane: wasm target, matching wasm-bindgen CLI, wasm-opt (binaryen).
+/// For building the pane: wasm target, matching wasm-bindgen CLI, wasm-opt (binaryen from npm).
 pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
     step("checking build tools (wasm32 target, wasm-bindgen-cli, binaryen)");
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
@@ -47,7 +48,53 @@ pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
             install(false)?;
         }
     }
-    ensure_debian(&[("wasm-opt", "binaryen")], install)
+    ensure_wasm_opt(root, install).map(|_| ())
+}
+
+/// binaryen from npm, pinned: Debian's binaryen 108 breaks wasm-bindgen's externref table.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
+/// The project's own `wasm-opt` (npm package `binaryen`, a Node build of binaryen), installed under
+/// `target/tools/` on first use; Node.js and npm come from Debian when missing.
+pub fn ensure_wasm_opt(root: &Path, install: bool) -> Result<std::path::PathBuf> {
+    let dir = root
+        .join("target/tools")
+        .join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = dir.join("node_modules/binaryen/bin/wasm-opt");
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+    let works = |bin: &Path| {
+        output(Command::new("node").arg(bin).arg("--version"))
+            .is_ok_and(|v| v.contains(&format!("version {major}")))
+    };
+    if bin.is_file() && on_path("node") && works(&bin) {
+        return Ok(bin);
+    }
+    ensure_debian(&[("node", "nodejs"), ("npm", "npm")], install)?;
+    require(install, &format!("binaryen {BINARYEN_VERSION} (npm)"))?;
+    println!(
+        "installing binaryen {BINARYEN_VERSION} from npm into {}",
+        dir.display()
+    );
+    std::fs::create_dir_all(&dir).context("creating target/tools")?;
+    run_cmd(
+        Command::new("npm")
+            .args(["install", "--prefix"])
+            .arg(&dir)
+            .args([
+                "--no-save",
+                "--no-package-lock",
+                "--no-audit",
+                "--no-fund",
+                &format!("binaryen@{BINARYEN_VERSION}"),
+            ]),
+    )?;
+    if !works(&bin) {
+        bail!(
+            "binaryen {BINARYEN_VERSION} installed but {} does not run",
+            bin.display()
+        );
+    }
+    Ok(bin)
 }
 
 /// For the tests: schema validation and the browser end-to-end tests.

@@ -154,6 +154,8 @@ fn demo_routes(
             "company": demo_crm.company_name,
             "company_id": demo_crm.company_id,
             "user_id": demo_crm.user_id,
+            // The CRM's wall-clock times are in this zone; the workbench shows them in the browser's.
+            "time_zone": crmservice::assumed::DEFAULT_TIME_ZONE.name(),
         },
         "graph": { "base": graph_url, "admin": format!("{graph_url}/_admin/graph") },
         "mailbox": { "email": mailbox.email, "display_name": mailbox.display_name, "calendar_id": mailbox.calendar_id },

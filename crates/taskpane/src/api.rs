@@ -104,12 +104,30 @@ async fn raw(
 
 fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
     if (200..300).contains(&status) {
-        let text = if text.trim().is_empty() { "null" } else { text };
-        serde_json::from_str(text).map_err(|_| {
-            ApiError::new(ErrorCode::Unknown, lang()).with_message(t(K::UnexpectedAnswer, lang()))
-        })
+        // Parsed to a `Value` first (one parser instance), then mapped onto `T`: per answer type this
+        // compiles only the small tree walk, not the whole streaming parser (WASM size).
+        parse_value(text)
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::Unknown, lang())
+                    .with_message(t(K::UnexpectedAnswer, lang()))
+            })
     } else {
-        Err(serde_json::from_str::<ApiError>(text).unwrap_or_else(|_| {
+        Err(decode_error(status, text))
+    }
+}
+
+/// The body as JSON (an empty body is `null`); `None` when it is not JSON.
+fn parse_value(text: &str) -> Option<serde_json::Value> {
+    let text = if text.trim().is_empty() { "null" } else { text };
+    serde_json::from_str(text).ok()
+}
+
+/// The server's error answer, or one made from the status when the body is not ours.
+fn decode_error(status: u16, text: &str) -> ApiError {
+    parse_value(text)
+        .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
+        .unwrap_or_else(|| {
             let code = match status {
                 401 => ErrorCode::Unauthorized,
                 404 => ErrorCode::NotFound,
@@ -118,8 +136,7 @@ fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
                 _ => ErrorCode::Internal,
             };
             ApiError::new(code, lang())
-        }))
-    }
+        })
 }
 
 async fn identity_token() -> ApiResult<String> {
@@ -162,24 +179,29 @@ pub async fn session(force_new: bool) -> ApiResult<Session> {
     Ok(s)
 }
 
-async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
+/// One authenticated call, answered as (status, body). Not generic, so the request, the session renewal
+/// and the error report are compiled once, not once per answer type (WASM size).
+async fn call_raw(method: &str, path: &str, body: Option<String>) -> ApiResult<(u16, String)> {
     let s = session(false).await?;
     let (mut status, mut text) = raw(method, path, body.clone(), Some(&s.token)).await?;
     if status == 401 {
         let s = session(true).await?;
         (status, text) = raw(method, path, body, Some(&s.token)).await?;
     }
-    let result = decode(status, &text);
     // Unexpected server failures are reported (the server drops them unless the user allowed error reports).
-    if status >= 500
-        && path != routes::ERROR_REPORTS
-        && let Err(e) = &result
-        && matches!(e.code, ErrorCode::Internal | ErrorCode::Unknown)
-    {
-        let (path, err) = (path.to_owned(), e.clone());
-        wasm_bindgen_futures::spawn_local(async move { report_error(&path, &err).await });
+    if status >= 500 && path != routes::ERROR_REPORTS {
+        let err = decode_error(status, &text);
+        if matches!(err.code, ErrorCode::Internal | ErrorCode::Unknown) {
+            let path = path.to_owned();
+            wasm_bindgen_futures::spawn_local(async move { report_error(&path, &err).await });
+        }
     }
-    result
+    Ok((status, text))
+}
+
+async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
+    let (status, text) = call_raw(method, path, body).await?;
+    decode(status, &text)
 }
 
 fn json<B: Serialize>(b: &B) -> Option<String> {

@@ -92,3 +92,14 @@ pub fn fmt_time(t: &DateTime<Utc>, locale: &str) -> String {
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
+
+/// `performance.mark(name)`: the points `cargo xtask bench` reads (the first screen, the WASM start).
+pub fn mark(name: &str) {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .unwrap_or(JsValue::UNDEFINED);
+    if let Ok(mark) = js_sys::Reflect::get(&perf, &JsValue::from_str("mark"))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+    {
+        let _ = mark.call1(&perf, &JsValue::from_str(name));
+    }
+}

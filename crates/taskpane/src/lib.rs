@@ -9,15 +9,18 @@
 //! * [`i18n`] — the fi/en text table. [`route`] — hash routing.
 //! * [`api`] — every server call. [`office`] — every Office.js call. [`browser`] — DOM helpers.
 //!
-//! Size (budget: everything the pane loads except office.js ≤ 200 KB gzipped). Measured 2026-11-25 with
-//! profile `wasm-release` (opt-level z, fat LTO, panic abort) and wasm-bindgen 0.2.130: `taskpane_bg.wasm`
-//! 952 KB, **278 KB gzipped**; `taskpane.js` 7.4 KB, CSS 2.6 KB, loader/boot/HTML ≈ 2 KB gzipped: about
-//! 290 KB in all, **over budget**. Where it goes (gzipped, by removing one screen at a time): item view
-//! ≈ 37 KB, settings ≈ 31 KB, pairing ≈ 19 KB, status ≈ 18 KB; the shell with API client, serde_json,
-//! chrono and the Leptos runtime ≈ 136 KB. Already done: one reactive text closure type ([`app::Ctx::tx`])
-//! and type-erased form widgets (−13 KB). Measured and rejected: opt-level s (301 KB), binaryen 108
-//! `wasm-opt -Oz` on the wasm-bindgen output (309 KB: it makes the gzipped file *bigger*; `-O1` gains 1%),
-//! `with`/`update` replaced by clone-and-set (no change).
+//! Size (budget: everything the pane loads except office.js ≤ 200 KB gzipped; `cargo xtask bench`
+//! measures it into BENCHMARKS.md). Measured 2026-11-25, wasm-bindgen 0.2.130, binaryen 132, gzip -9 of
+//! `taskpane_bg.wasm`: 278 KB at the start of the size work (fat LTO, opt-level z, panic abort, no
+//! wasm-opt); then `--cfg erase_components` (type-erased component views, `.cargo/config.toml`) −26 KB;
+//! `cargo xtask pane`'s wasm-opt (`-Oz` without inlining and call-count ordering, functions ordered by
+//! name: see `xtask/src/pane.rs`) −14 KB; one non-generic API call path and JSON decoded through a
+//! `serde_json::Value` (per answer type only the tree walk is compiled) −6 KB: **234 KB**, about
+//! 246 KB with the JS, CSS and HTML: still **over budget**. What is left (uncompressed code): the Leptos
+//! runtime (reactive_graph + tachys ≈ 190 KB), our views ≈ 115 KB, serde (the derived decoders of 26
+//! answer types) ≈ 115 KB, core/alloc/std ≈ 175 KB, strings (fi+en texts, error messages) ≈ 70 KB.
+//! Measured and rejected: opt-level s (+23 KB), plain binaryen `-Oz` (+28 KB: it makes the gzipped file
+//! *bigger*), `--merge-similar-functions` (+1.5 KB), `--remap-path-prefix` (no gain gzipped).
 //!
 //! Invariants: only `office.rs` touches Office.js; only `api.rs` talks to the server; views hold no
 //! logic that is not in `forms`/`route`/`i18n` or `api-types`, so `cargo test -p taskpane` covers it
@@ -36,5 +39,6 @@ pub mod views;
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
+    browser::mark("crm-pane-wasm-started");
     leptos::mount::mount_to_body(app::App);
 }

@@ -683,6 +683,17 @@ impl Browser {
             .to_owned()
     }
 
+    /// Makes the page's local time zone `zone` (an IANA name), whatever the machine's is.
+    pub async fn set_time_zone(&self, zone: &str) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setTimezoneOverride",
+                params: json!({"timezoneId": zone}),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("set the browser's time zone to {zone}: {e}"));
+    }
+
     /// Saves a screenshot of the whole pane, beyond the window's height when the screen is long, as
     /// `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {

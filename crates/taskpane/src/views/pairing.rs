@@ -2,7 +2,7 @@
 //! when unpairing cannot reach CRM or Graph, forced removal ("pakotettu poisto").
 
 use api_types::calendars::Calendar;
-use api_types::error::ErrorCode;
+use api_types::error::{ApiError, ErrorCode};
 use api_types::pairing::{LeftBehind, PairingSummary};
 use api_types::validation::fields;
 use leptos::prelude::*;
@@ -175,11 +175,19 @@ enum Stage {
     Idle,
     Confirm,
     Working,
-    /// Unpairing failed: offer forced removal (with the guide's warning and our answer).
+    /// Unpairing failed: offer forced removal (with the guide's warning and our answer). `message` is
+    /// the server's reason when it says more than "unpairing did not succeed", which the question
+    /// already says (shown once, not twice).
     Failed {
-        message: String,
+        message: Option<String>,
     },
     ForcedWorking,
+}
+
+/// What to show above the forced-removal question when unpairing failed: nothing for the plain
+/// "unpairing did not succeed" (the question says it), the message for anything more specific.
+fn failure_detail(e: &ApiError) -> Option<String> {
+    (e.code != ErrorCode::UnpairFailed).then(|| e.message.clone())
 }
 
 #[component]
@@ -203,7 +211,9 @@ fn Paired(
                 }
                 Err(e) if e.code == ErrorCode::NotPaired => ctx.pairing.set(Load::Ready(None)),
                 Err(e) => {
-                    stage.set(Stage::Failed { message: e.message });
+                    stage.set(Stage::Failed {
+                        message: failure_detail(&e),
+                    });
                     browser::focus("force-remove");
                 }
             }
@@ -219,7 +229,9 @@ fn Paired(
                     ctx.login.set(None);
                     ctx.say(K::ForcedDone);
                 }
-                Err(e) => stage.set(Stage::Failed { message: e.message }),
+                Err(e) => stage.set(Stage::Failed {
+                    message: Some(e.message),
+                }),
             }
         });
     };
@@ -255,8 +267,8 @@ fn Paired(
                     <p class="muted" role="status">{ctx.tx(K::Working)}</p>
                 }.into_any(),
                 Stage::Failed { message } => view! {
-                    <p class="action-error" role="alert">{message}</p>
-                    <div class="warning">
+                    {message.map(|m| view! { <p class="action-error">{m}</p> })}
+                    <div class="warning" role="alert">
                         <p><strong>{ctx.tx(K::ForcedQuestion)}</strong></p>
                         <p>{ctx.tx(K::ForcedRiskGuide)}</p>
                         <p>{ctx.tx(K::NoDuplicatesAnswer)}</p>
@@ -269,5 +281,25 @@ fn Paired(
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::error::{ApiError, ErrorCode};
+    use api_types::preferences::UiLanguage;
+
+    use super::failure_detail;
+
+    #[test]
+    fn a_plain_unpair_failure_is_said_once_by_the_forced_removal_question() {
+        let e = ApiError::new(ErrorCode::UnpairFailed, UiLanguage::Fi);
+        assert_eq!(failure_detail(&e), None);
+    }
+
+    #[test]
+    fn other_unpair_failures_keep_their_own_message() {
+        let e = ApiError::new(ErrorCode::Unknown, UiLanguage::Fi).with_message("Verkkovirhe.");
+        assert_eq!(failure_detail(&e).as_deref(), Some("Verkkovirhe."));
     }
 }

@@ -54,7 +54,10 @@ fn SettingsForm() -> impl IntoView {
         let Some(lang) = picklist_lang.get() else {
             return;
         };
-        types.set(Load::Loading);
+        // A list already shown stays (and keeps focus and scroll) until the new one replaces it in place.
+        if !matches!(types.get_untracked(), Load::Ready(_)) {
+            types.set(Load::Loading);
+        }
         spawn_local(async move {
             match api::activity_types(lang).await {
                 Ok(list) => types.set(Load::Ready(list)),
@@ -331,18 +334,25 @@ fn calendar(
                     id=fields::DEFAULT_ACTIVITY_TYPE
                     aria-invalid=move || if default_invalid() { "true" } else { "false" }
                     aria-describedby="default_activity_type-hint default_activity_type-error"
-                    prop:value=move || get(form, |f| f.default_activity_type.clone()).unwrap_or_default()
+                    prop:value=move || {
+                        // Re-applied when the options arrive, as well as when the form changes.
+                        types.track();
+                        get(form, |f| f.default_activity_type.clone()).unwrap_or_default()
+                    }
                     on:change=move |ev| { let v = event_target_value(&ev); set(form, |f| f.default_activity_type = v) }
                 >
                     <option value="">{ctx.tx(K::EmptyChoice)}</option>
+                    // The options follow the activity types only: not rebuilt on every change of the form.
                     {move || {
-                        let current = get(form, |f| f.default_activity_type.clone()).unwrap_or_default();
+                        let current = form
+                            .with_untracked(|f| f.as_ref().map(|f| f.default_activity_type.clone()))
+                            .unwrap_or_default();
                         match types.get() {
                             Load::Ready(entries) => entries
                                 .into_iter()
                                 .map(|e| {
                                     let selected = e.value == current;
-                                    view! { <option value=e.value selected=selected>{e.label}</option> }
+                                    view! { <option value=e.value prop:selected=selected>{e.label}</option> }
                                 })
                                 .collect_view()
                                 .into_any(),
