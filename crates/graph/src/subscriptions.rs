@@ -45,6 +45,26 @@ impl NewSubscription {
     }
 }
 
+impl NewSubscription {
+    /// New messages in a mail folder (`inbox`, `sentitems` or an id).
+    pub fn mail_folder_messages(
+        folder: &str,
+        notification_url: &str,
+        lifecycle_url: Option<&str>,
+        client_state: &str,
+        expires: DateTime<Utc>,
+    ) -> Self {
+        NewSubscription {
+            change_type: "created".into(),
+            notification_url: notification_url.into(),
+            resource: format!("/me/mailFolders('{folder}')/messages"),
+            expiration_date_time: expires,
+            client_state: client_state.into(),
+            lifecycle_notification_url: lifecycle_url.map(str::to_string),
+        }
+    }
+}
+
 /// A subscription as Graph returns it (`clientState` is not kept here on purpose).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

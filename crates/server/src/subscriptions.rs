@@ -1,5 +1,7 @@
-//! Graph change-notification subscriptions for paired calendars: created on pairing, renewed before
-//! they expire, removed on unpair. Each has its own random `clientState`, stored only as a SHA-256 hash.
+//! Graph change-notification subscriptions for paired calendars (created on pairing) and, with automatic
+//! email tracking on, for the tracked mail folders (created by the tracking run, removed when tracking is
+//! switched off): renewed before they expire, removed on unpair. Each has its own random `clientState`,
+//! stored only as a SHA-256 hash; `resource` says what it watches (`calendar`, `inbox`, `sentitems`).
 
 use chrono::{Duration, Utc};
 use graph::{GraphError, MailboxClient, NewSubscription};
@@ -43,47 +45,167 @@ pub async fn ensure(
     pairing: &PairingRow,
     mailbox: &MailboxClient,
 ) -> Result<(), SubscriptionError> {
+    ensure_for(state, pairing, mailbox, CALENDAR).await
+}
+
+/// The `resource` of the calendar's subscription.
+pub const CALENDAR: &str = "calendar";
+
+async fn ensure_for(
+    state: &AppState,
+    pairing: &PairingRow,
+    mailbox: &MailboxClient,
+    resource: &str,
+) -> Result<(), SubscriptionError> {
     let live: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM graph_subscriptions WHERE pairing_id = $1 AND expires_at > now() + interval '1 hour'",
+        "SELECT id FROM graph_subscriptions WHERE pairing_id = $1 AND resource = $2
+           AND expires_at > now() + interval '1 hour'",
     )
     .bind(pairing.id)
+    .bind(resource)
     .fetch_optional(&state.db)
     .await?;
     if live.is_some() {
         return Ok(());
     }
-    create(state, pairing, mailbox).await
+    create_for(state, pairing, mailbox, resource).await
 }
 
+/// Makes sure each tracked mail folder has a live subscription (new mail then starts a run at once;
+/// the 60 s poll stays the fallback). Costs one statement when they exist.
+pub async fn ensure_mail(
+    state: &AppState,
+    pairing: &PairingRow,
+    mailbox: &MailboxClient,
+    folders: &[&str],
+) -> Result<(), SubscriptionError> {
+    let live: Vec<String> = sqlx::query_scalar(
+        "SELECT resource FROM graph_subscriptions WHERE pairing_id = $1 AND resource <> $2
+           AND expires_at > now() + interval '1 hour'",
+    )
+    .bind(pairing.id)
+    .bind(CALENDAR)
+    .fetch_all(&state.db)
+    .await?;
+    for folder in folders {
+        if !live.iter().any(|r| r == folder) {
+            create_for(state, pairing, mailbox, folder).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The pairing's mail-folder subscriptions (tracking was switched off), if any.
+pub async fn mail_subscriptions(
+    db: &sqlx::PgPool,
+    pairing_id: uuid::Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM graph_subscriptions WHERE pairing_id = $1 AND resource <> $2",
+    )
+    .bind(pairing_id)
+    .bind(CALENDAR)
+    .fetch_all(db)
+    .await
+}
+
+/// Deletes subscriptions at Graph (one already gone counts as deleted) and their rows.
+pub async fn remove(
+    state: &AppState,
+    mailbox: &MailboxClient,
+    ids: &[String],
+) -> Result<(), SubscriptionError> {
+    for id in ids {
+        match mailbox.delete_subscription(id).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        sqlx::query("DELETE FROM graph_subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&state.db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a subscription Graph removed with a new one on the same resource.
+pub async fn replace(
+    state: &AppState,
+    pairing: &PairingRow,
+    mailbox: &MailboxClient,
+    id: &str,
+) -> Result<(), SubscriptionError> {
+    let resource: Option<String> =
+        sqlx::query_scalar("DELETE FROM graph_subscriptions WHERE id = $1 RETURNING resource")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?;
+    create_for(
+        state,
+        pairing,
+        mailbox,
+        resource.as_deref().unwrap_or(CALENDAR),
+    )
+    .await
+}
+
+/// Subscribes to the pairing's calendar.
 pub async fn create(
     state: &AppState,
     pairing: &PairingRow,
     mailbox: &MailboxClient,
+) -> Result<(), SubscriptionError> {
+    create_for(state, pairing, mailbox, CALENDAR).await
+}
+
+/// Subscribes to `resource`: [`CALENDAR`] or a mail folder.
+pub async fn create_for(
+    state: &AppState,
+    pairing: &PairingRow,
+    mailbox: &MailboxClient,
+    resource: &str,
 ) -> Result<(), SubscriptionError> {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let client_state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let public = state.config.public_url();
     let base = public.as_str().trim_end_matches('/');
-    let request = NewSubscription::calendar_events(
-        &pairing.calendar_id,
-        &format!("{base}{NOTIFICATION_PATH}"),
-        Some(&format!("{base}{LIFECYCLE_PATH}")),
-        &client_state,
-        Utc::now() + LIFETIME,
+    let (url, lifecycle) = (
+        format!("{base}{NOTIFICATION_PATH}"),
+        format!("{base}{LIFECYCLE_PATH}"),
     );
+    let expires = Utc::now() + LIFETIME;
+    let request = if resource == CALENDAR {
+        NewSubscription::calendar_events(
+            &pairing.calendar_id,
+            &url,
+            Some(&lifecycle),
+            &client_state,
+            expires,
+        )
+    } else {
+        NewSubscription::mail_folder_messages(
+            resource,
+            &url,
+            Some(&lifecycle),
+            &client_state,
+            expires,
+        )
+    };
     let sub = mailbox.create_subscription(&request).await?;
     sqlx::query(
-        "INSERT INTO graph_subscriptions (id, pairing_id, client_state_hash, expires_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO graph_subscriptions (id, pairing_id, client_state_hash, expires_at, resource) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, client_state_hash = EXCLUDED.client_state_hash",
     )
     .bind(&sub.id)
     .bind(pairing.id)
     .bind(hash_client_state(&client_state))
     .bind(sub.expiration_date_time)
+    .bind(resource)
     .execute(&state.db)
     .await?;
-    tracing::info!(pairing_id = %pairing.id, subscription = %sub.id, "subscribed to calendar changes");
+    tracing::info!(pairing_id = %pairing.id, subscription = %sub.id, resource, "subscribed to changes");
     Ok(())
 }
 
@@ -103,13 +225,7 @@ pub async fn renew(
                 .await?;
             Ok(())
         }
-        Err(e) if e.is_not_found() => {
-            sqlx::query("DELETE FROM graph_subscriptions WHERE id = $1")
-                .bind(id)
-                .execute(&state.db)
-                .await?;
-            create(state, pairing, mailbox).await
-        }
+        Err(e) if e.is_not_found() => replace(state, pairing, mailbox, id).await,
         Err(e) => Err(e.into()),
     }
 }

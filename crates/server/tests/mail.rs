@@ -600,3 +600,58 @@ async fn switching_tracking_back_on_starts_from_now_without_importing_the_gap() 
     );
     assert_eq!(w.crm_email(&after).len(), 1);
 }
+
+/// Waits (up to 10 s) until `check` holds.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
+#[tokio::test]
+async fn new_mail_in_a_tracked_folder_starts_a_run_at_once_and_switching_off_unsubscribes() {
+    let w = tracking_world("busy").await;
+    let pool = w.server.db.pool().await;
+    let subs = |pool: sqlx::PgPool| async move {
+        let v: Vec<String> =
+            sqlx::query_scalar("SELECT resource FROM graph_subscriptions ORDER BY resource")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        v
+    };
+    assert_eq!(
+        subs(pool.clone()).await,
+        vec!["calendar", "inbox", "sentitems"]
+    );
+    // Nothing due: the next run is the scheduled poll.
+    sqlx::query("UPDATE jobs SET run_at = now() + interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, e0, _) = w.contact(0);
+    w.message("inbox", "Heti", &e0, &[w.email()], json!({}));
+    eventually("the notification makes the pairing's job due", || {
+        let pool = pool.clone();
+        async move {
+            let due: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE run_at <= now()")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            due > 0
+        }
+    })
+    .await;
+
+    w.set_prefs(|p| p["email_tracking"] = json!(false)).await;
+    assert_eq!(subs(pool.clone()).await, vec!["calendar"]);
+    assert_eq!(w.sims.graph.subscriptions().len(), 1);
+    pool.close().await;
+}

@@ -109,5 +109,30 @@ async fn update(
         .await?;
     }
     tx.commit().await?;
+    if old.email_tracking && !new.email_tracking {
+        stop_mail_notifications(&state, caller.mailbox_id).await;
+    }
     Ok(Json(new))
+}
+
+/// Tracking was switched off: its mail-folder subscriptions go too. Best effort: one that cannot be
+/// deleted now only starts runs that track nothing, and expires within days.
+async fn stop_mail_notifications(state: &AppState, mailbox_id: Uuid) {
+    let Ok(Some(pairing)) = crate::store::pairing_of_mailbox(&state.db, mailbox_id).await else {
+        return;
+    };
+    let ids = match crate::subscriptions::mail_subscriptions(&state.db, pairing.id).await {
+        Ok(ids) if !ids.is_empty() => ids,
+        _ => return,
+    };
+    let Ok(Some(mailbox)) = state
+        .graph
+        .mailbox(&state.db, &state.keyring, mailbox_id)
+        .await
+    else {
+        return;
+    };
+    if let Err(e) = crate::subscriptions::remove(state, &mailbox, &ids).await {
+        tracing::warn!(error = %e, "removing the mail subscriptions failed");
+    }
 }

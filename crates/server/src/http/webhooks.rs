@@ -137,11 +137,7 @@ async fn lifecycle(
                             subscriptions::renew(&state, &pairing, &mailbox, &id).await
                         }
                         ChangeKind::Removed(id) => {
-                            let _ = sqlx::query("DELETE FROM graph_subscriptions WHERE id = $1")
-                                .bind(&id)
-                                .execute(&state.db)
-                                .await;
-                            subscriptions::create(&state, &pairing, &mailbox).await
+                            subscriptions::replace(&state, &pairing, &mailbox, &id).await
                         }
                         ChangeKind::Changed => Ok(()),
                     };

@@ -20,7 +20,8 @@
 //!      or cut-off run sees the same messages again (and skips those already recorded).
 //!
 //!   With tracking on, an idle cycle costs one Graph request per folder and no CRM request; with it off,
-//!   nothing at all.
+//!   nothing at all. Each tracked folder also has a change-notification subscription (created here,
+//!   removed when tracking is switched off), so new mail starts a run at once; the poll is the fallback.
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,6 +38,7 @@ use crate::{
     http::preferences,
     state::AppState,
     store::{self, PairingRow},
+    subscriptions,
 };
 
 /// The well-known folders automatic tracking follows.
@@ -184,6 +186,11 @@ pub async fn track(
     else {
         return Ok(None);
     };
+    // Change notifications on the folders make new mail start a run at once; without them (or while
+    // they fail) the schedule's poll still tracks within a minute.
+    if let Err(e) = subscriptions::ensure_mail(state, pairing, &mailbox, &TRACKED_FOLDERS).await {
+        tracing::warn!(pairing_id = %pairing.id, error = %e, "subscribing to new mail failed");
+    }
     let own = store::mailbox_email(&state.db, pairing.mailbox_id).await?;
     let mut t = Tracker {
         state,

@@ -97,11 +97,17 @@ fn resource_scope(resource: &str) -> Option<(&'static str, Option<String>)> {
     if rl == "messages" {
         return Some(("Messages", None));
     }
-    if let Some(x) = rl.strip_prefix("mailfolders/")
-        && x.ends_with("/messages")
+    // `mailFolders/{id}/messages` or, as Graph's own examples write it, `mailFolders('Inbox')/messages`.
+    if let Some(x) = rl
+        .strip_prefix("mailfolders/")
+        .or_else(|| rl.strip_prefix("mailfolders"))
+        .filter(|x| x.ends_with("/messages"))
     {
-        let id = &rest["mailFolders/".len()..rest.len() - "/messages".len()];
+        let id = &rest[rest.len() - x.len()..rest.len() - "/messages".len()];
         let id = id.trim_start_matches("('").trim_end_matches("')");
+        if id.is_empty() || id.contains('/') {
+            return None;
+        }
         return Some(("Messages", Some(id.to_string())));
     }
     if rl == "contacts" {
