@@ -347,10 +347,7 @@ impl CrmClient {
                 filename,
             } => rb
                 .header(CONTENT_TYPE, content_type.as_str())
-                .header(
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", filename.replace('"', "")),
-                )
+                .header(CONTENT_DISPOSITION, content_disposition(filename))
                 .body(bytes.clone()),
         };
         let host = inner.address.host().to_owned();
@@ -637,6 +634,30 @@ impl Session {
     }
 }
 
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII fallback for old parsers and
+/// the exact name percent-encoded, so "pöytäkirja.pdf" keeps its letters.
+fn content_disposition(filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// Exponential backoff with ±25 % jitter so parallel workers do not retry in lockstep.
 fn backoff(base: Duration, attempt: u32) -> Duration {
     use rand::Rng;
@@ -648,6 +669,14 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_keep_their_letters_and_have_an_ascii_fallback() {
+        assert_eq!(
+            content_disposition("pöytä \"kirja\".pdf"),
+            "attachment; filename=\"p_yt_ _kirja_.pdf\"; filename*=UTF-8''p%C3%B6yt%C3%A4%20%22kirja%22.pdf"
+        );
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -301,7 +301,7 @@ async fn attachments_upload_once_and_an_oversize_one_is_listed_with_a_clear_mess
         .add_attachment(
             w.email(),
             &id,
-            "tarjous.pdf",
+            "tarjous ä.pdf",
             "application/pdf",
             b"%PDF-1.7 tarjous".to_vec(),
         )
@@ -321,7 +321,7 @@ async fn attachments_upload_once_and_an_oversize_one_is_listed_with_a_clear_mess
     assert_eq!(w.crm_email(&imid).len(), 1, "the email itself is saved");
     let att = r["attachments"].as_array().unwrap();
     assert_eq!(att.len(), 2, "{r}");
-    assert_eq!(att[0]["name"], "tarjous.pdf");
+    assert_eq!(att[0]["name"], "tarjous ä.pdf");
     assert_eq!(att[0]["outcome"], "uploaded");
     assert_eq!(att[1]["name"], "video.mp4");
     assert_eq!(att[1]["outcome"], "too_large");
@@ -332,7 +332,7 @@ async fn attachments_upload_once_and_an_oversize_one_is_listed_with_a_clear_mess
     );
     assert_eq!(
         w.sims.crm.files(w.company(), "emails", crm_id),
-        vec![("tarjous.pdf".to_owned(), 16)]
+        vec![("tarjous ä.pdf".to_owned(), 16)]
     );
 
     // Again, in English: nothing is uploaded twice and the refusal is explained again.

@@ -587,11 +587,7 @@ async fn upload(
     let name = headers
         .get(header::CONTENT_DISPOSITION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(';')
-                .find_map(|p| p.trim().strip_prefix("filename="))
-        })
-        .map(|n| n.trim_matches('"').to_owned())
+        .and_then(disposition_filename)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Refusal::new(400, "Content-Disposition with a filename is required"))?;
     let content_type = headers
@@ -625,6 +621,35 @@ async fn upload(
             "module": module, "record_id": id.to_string(),
         }}}),
     ))
+}
+
+/// The file name of a `Content-Disposition` header: `filename*=UTF-8''…` (RFC 6266, percent-encoded)
+/// when given, else `filename="…"`.
+fn disposition_filename(v: &str) -> Option<String> {
+    let parts: Vec<&str> = v.split(';').map(str::trim).collect();
+    if let Some(enc) = parts.iter().find_map(|p| p.strip_prefix("filename*=")) {
+        let raw = enc
+            .strip_prefix("UTF-8''")
+            .or_else(|| enc.strip_prefix("utf-8''"))?;
+        let bytes = raw.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        return String::from_utf8(out).ok();
+    }
+    parts
+        .iter()
+        .find_map(|p| p.strip_prefix("filename="))
+        .map(|n| n.trim_matches('"').to_owned())
 }
 
 /// `POST /reporting` with `{"module": "...", "filter": {...}?}` → `{"data": {"count": n}}`.
