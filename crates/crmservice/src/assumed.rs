@@ -163,7 +163,8 @@ pub const EMAIL_FIELDS: &[&str] = &[
 pub const EMAIL_RELATIONS: &[&str] = &["accounts", "contacts"];
 
 /// Files are uploaded as the raw request body to `POST /{module}/{id}/files`, with the file's
-/// `Content-Type` and `Content-Disposition: attachment; filename="…"`.
+/// `Content-Type` and `Content-Disposition: attachment; filename="…"; filename*=UTF-8''…` (RFC 6266:
+/// an ASCII fallback, and the exact name percent-encoded for names with ä/ö).
 pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
 
 // ----- paging -----
