@@ -242,8 +242,36 @@ impl Session {
         overlap: Duration,
         scope: Option<Filter>,
     ) -> impl Stream<Item = Result<Activity>> + 'a {
+        self.activity_changes_with_lookback(since, overlap, None, scope)
+    }
+
+    /// [`Session::activity_changes`] that also lists every activity the CRM stamped within `lookback`
+    /// of **its own** clock (`updated_at >= $now - lookback`, evaluated by the CRM). Give the time since
+    /// the last listing (plus a margin): then a CRM clock that stepped back, stamping new changes before
+    /// the watermark, loses nothing. Still one request when idle.
+    pub fn activity_changes_with_lookback<'a>(
+        &'a self,
+        since: Option<CrmTime>,
+        overlap: Duration,
+        lookback: Option<Duration>,
+        scope: Option<Filter>,
+    ) -> impl Stream<Item = Result<Activity>> + 'a {
         let lower = since.map(|t| {
             CrmTime(t.0 - chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero()))
+        });
+        let lower_clause = lower.map(|l| match lookback {
+            None => Filter::gte("updated_at", l.0),
+            Some(back) => Filter::or([
+                Filter::gte("updated_at", l.0),
+                Filter::gte(
+                    "updated_at",
+                    FilterValue::now(
+                        crate::filter::NowBase::Now,
+                        -(back.as_secs().max(1) as i64),
+                        crate::filter::NowUnit::Seconds,
+                    ),
+                ),
+            ]),
         });
         let page_size = self.client.inner.config.page_size.max(1);
         struct St {
@@ -260,6 +288,7 @@ impl Session {
         };
         futures::stream::try_unfold(st, move |mut st| {
             let scope = scope.clone();
+            let lower_clause = lower_clause.clone();
             async move {
                 loop {
                     if let Some(a) = st.buf.pop_front() {
@@ -273,15 +302,17 @@ impl Session {
                     }
                     let mut parts: Vec<Filter> = scope.iter().cloned().collect();
                     match st.cursor {
-                        None => {
-                            if let Some(l) = lower {
-                                parts.push(Filter::gte("updated_at", l.0));
+                        None => parts.extend(lower_clause.clone()),
+                        Some((t, id)) => {
+                            if lookback.is_some() {
+                                // Keyset pages go up from the oldest stamp; keep the lower bound.
+                                parts.extend(lower_clause.clone());
                             }
+                            parts.push(Filter::or([
+                                Filter::gt("updated_at", t.0),
+                                Filter::and([Filter::eq("updated_at", t.0), Filter::gt("id", id)]),
+                            ]))
                         }
-                        Some((t, id)) => parts.push(Filter::or([
-                            Filter::gt("updated_at", t.0),
-                            Filter::and([Filter::eq("updated_at", t.0), Filter::gt("id", id)]),
-                        ])),
                     }
                     let mut q = ListQuery::new()
                         .sort_asc("updated_at")
@@ -318,8 +349,20 @@ impl Session {
         overlap: Duration,
         scope: Option<Filter>,
     ) -> Result<ChangeSet> {
+        self.collect_activity_changes_with_lookback(since, overlap, None, scope)
+            .await
+    }
+
+    /// [`Session::activity_changes_with_lookback`] collected, with the next watermark.
+    pub async fn collect_activity_changes_with_lookback(
+        &self,
+        since: Option<CrmTime>,
+        overlap: Duration,
+        lookback: Option<Duration>,
+        scope: Option<Filter>,
+    ) -> Result<ChangeSet> {
         let activities: Vec<Activity> = self
-            .activity_changes(since, overlap, scope)
+            .activity_changes_with_lookback(since, overlap, lookback, scope)
             .try_collect()
             .await?;
         let watermark = activities.iter().map(|a| a.updated_at).max().max(since);

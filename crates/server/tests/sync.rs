@@ -644,3 +644,281 @@ async fn a_crm_edit_in_the_same_second_as_our_own_write_still_reaches_outlook() 
     );
     assert_eq!(count(&subjects, "Sama sekunti"), 0, "{subjects:?}");
 }
+
+/// The next daylight-saving switch in Helsinki (the last Sunday of March or October), as a local date.
+fn next_helsinki_dst_switch() -> chrono::NaiveDate {
+    use chrono::{Offset, TimeZone};
+    let tz = chrono_tz::Europe::Helsinki;
+    let offset = |d: chrono::NaiveDate| {
+        tz.from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+            .offset()
+            .fix()
+    };
+    let mut d = (Utc::now() + Duration::days(2)).date_naive();
+    while offset(d) == offset(d + Duration::days(1)) {
+        d += Duration::days(1);
+    }
+    d + Duration::days(1)
+}
+
+#[tokio::test]
+async fn entries_around_the_dst_switch_in_helsinki_cross_once_at_the_right_instant_and_stay_put() {
+    use chrono::TimeZone;
+    let w = World::new().await;
+    w.sync().await;
+    let day = next_helsinki_dst_switch();
+    let tz = chrono_tz::Europe::Helsinki;
+    let local = |h: u32, m: u32| day.and_hms_opt(h, m, 0).unwrap();
+    // Outlook: entries in Helsinki time over the switch (03:00–04:00 is skipped in March and repeated
+    // in October) and after it.
+    for (subject, (sh, sm), (eh, em)) in [
+        ("DST yön yli", (1, 30), (5, 0)),
+        ("DST kesken", (3, 30), (4, 45)),
+        ("DST aamu", (10, 0), (11, 0)),
+    ] {
+        w.sims
+            .graph
+            .create_event(
+                w.email(),
+                Some(&w.sims.mailbox.calendar_id),
+                json!({
+                    "subject": subject,
+                    "start": {"dateTime": local(sh, sm).format("%Y-%m-%dT%H:%M:00").to_string(), "timeZone": "Europe/Helsinki"},
+                    "end": {"dateTime": local(eh, em).format("%Y-%m-%dT%H:%M:00").to_string(), "timeZone": "Europe/Helsinki"},
+                }),
+            )
+            .unwrap_or_else(|e| panic!("{subject}: {e:?}"));
+    }
+    // The CRM (Helsinki local time): the same shapes the other way.
+    for (subject, start, end) in [
+        ("DST CRM yö", local(2, 30), local(4, 30)),
+        ("DST CRM aamu", local(9, 0), local(9, 45)),
+    ] {
+        w.sims
+            .crm
+            .insert(
+                w.sims.demo_crm.company_id,
+                "activities",
+                json!({
+                    "subject": subject, "activity_type": "Soitto",
+                    "start_date": start.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    "end_date": end.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    "owner_id": w.sims.demo_crm.user_id,
+                }),
+            )
+            .unwrap();
+    }
+    w.sync().await;
+    w.sync().await;
+    let (crm, outlook) = (w.crm_subjects(), w.outlook_subjects());
+    for s in [
+        "DST yön yli",
+        "DST kesken",
+        "DST aamu",
+        "DST CRM yö",
+        "DST CRM aamu",
+    ] {
+        assert_eq!(count(&crm, s), 1, "{s} in the CRM: {crm:?}");
+        assert_eq!(count(&outlook, s), 1, "{s} in Outlook: {outlook:?}");
+    }
+    // Unambiguous times keep their instant across the sides.
+    let utc = |h: u32, m: u32| {
+        tz.from_local_datetime(&local(h, m))
+            .single()
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let activity = w
+        .crm_activities()
+        .into_iter()
+        .find(|a| a["subject"] == "DST aamu")
+        .unwrap();
+    assert_eq!(
+        activity["start_date"],
+        local(10, 0).format("%Y-%m-%d %H:%M:%S").to_string(),
+        "{activity}"
+    );
+    let event = w
+        .sims
+        .graph
+        .events(w.email())
+        .into_iter()
+        .find(|e| e["subject"] == "DST CRM aamu")
+        .unwrap();
+    let start = chrono::NaiveDateTime::parse_from_str(
+        event["start"]["dateTime"].as_str().unwrap(),
+        "%Y-%m-%dT%H:%M:%S%.f",
+    )
+    .unwrap()
+    .and_utc();
+    assert_eq!(start, utc(9, 0), "{event}");
+    // And nothing moves on later runs (no rewrite loop between the two time conversions).
+    let snapshot = (w.crm_activities(), w.sims.graph.events(w.email()));
+    w.sync().await;
+    w.sync().await;
+    assert_eq!(
+        (w.crm_activities(), w.sims.graph.events(w.email())),
+        snapshot
+    );
+}
+
+#[tokio::test]
+async fn reinstalling_the_add_in_and_pairing_again_creates_zero_duplicates() {
+    let w = World::new().await;
+    w.create_outlook_event("Ennen uudelleenasennusta", 3, json!({}));
+    w.create_crm_activity("CRM ennen uudelleenasennusta", "Soitto", 4);
+    w.sync().await;
+    let (crm, outlook) = (w.crm_subjects(), w.outlook_subjects());
+    // The add-in is removed (an ordinary unpair), installed again: a new session, a fresh pairing of
+    // the same mailbox with the same CRM user.
+    let resp = client()
+        .delete(w.server.url("/api/pairing"))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.status());
+    let token = common::sign_in(&w.server, &w.sims).await;
+    let resp = client()
+        .post(w.server.url("/api/pairing"))
+        .bearer_auth(&token)
+        .json(&w.sims.pairing_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let pool = w.server.db.pool().await;
+    let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    for kind in [JobKind::OutlookToCrm, JobKind::CrmToOutlook] {
+        run_pairing(&w.server.state, pairing_id, kind)
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.crm_subjects(), crm, "CRM gained duplicates");
+    assert_eq!(w.outlook_subjects(), outlook, "Outlook gained duplicates");
+}
+
+#[tokio::test]
+async fn moving_to_a_new_mailbox_with_the_calendar_carried_over_creates_zero_duplicates() {
+    let w = World::new().await;
+    w.create_outlook_event("Vanhasta postilaatikosta", 3, json!({}));
+    w.create_crm_activity("CRM:stä vanhaan", "Soitto", 4);
+    w.sync().await;
+    let crm = w.crm_subjects();
+    // The user moves to a new mailbox; the calendar is carried over (as a migration does, with the
+    // events' extended properties), then the old pairing is removed and the new mailbox paired with the
+    // same CRM user.
+    let new_email = "maija.uusi@esimerkki.fi";
+    let info = w
+        .sims
+        .graph
+        .create_mailbox(sim::graph::MailboxSpec {
+            email: new_email.into(),
+            display_name: "Maija Meikäläinen".into(),
+            time_zone: "Europe/Helsinki".into(),
+            calendars: vec![],
+            tenant_id: Some(w.sims.mailbox.tenant_id.clone()),
+            user_id: None,
+        })
+        .unwrap();
+    let calendar = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
+    // Single entries only: series with exceptions are beyond what this test emulates.
+    let carried: Vec<Value> = w
+        .sims
+        .graph
+        .events(w.email())
+        .into_iter()
+        .filter(|e| e["type"] == "singleInstance")
+        .collect();
+    for e in &carried {
+        let mut body = json!({
+            "subject": e["subject"], "start": e["start"], "end": e["end"],
+            "isAllDay": e["isAllDay"], "body": e["body"], "location": e["location"],
+            "sensitivity": e["sensitivity"],
+        });
+        if let Some(props) = e.get("singleValueExtendedProperties") {
+            body["singleValueExtendedProperties"] = props.clone();
+        }
+        w.sims
+            .graph
+            .create_event(new_email, Some(&calendar), body)
+            .unwrap();
+    }
+    let resp = client()
+        .delete(w.server.url("/api/pairing"))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.status());
+    let id_token = w.sims.graph.mint_id_token(
+        &info.tenant_id,
+        &info.user_id,
+        new_email,
+        sim::graph::DEFAULT_CLIENT_ID,
+    );
+    let s: Value = client()
+        .post(w.server.url("/api/session"))
+        .json(&json!({ "identity_token": id_token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = s["token"].as_str().unwrap().to_owned();
+    let mut request = w.sims.pairing_request();
+    request["email"] = json!(new_email);
+    request["calendar_id"] = json!(calendar);
+    let resp = client()
+        .post(w.server.url("/api/pairing"))
+        .bearer_auth(&token)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let pool = w.server.db.pool().await;
+    let pairing_id: Uuid = sqlx::query_scalar(
+        "SELECT p.id FROM pairings p JOIN mailboxes m ON m.id = p.mailbox_id WHERE m.email = $1",
+    )
+    .bind(new_email)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for kind in [JobKind::OutlookToCrm, JobKind::CrmToOutlook] {
+        run_pairing(&w.server.state, pairing_id, kind)
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.crm_subjects(), crm, "CRM gained duplicates");
+    let now = Utc::now();
+    let new_calendar: Vec<String> = w
+        .sims
+        .graph
+        .calendar_view(
+            new_email,
+            Some(&calendar),
+            now - Duration::days(70),
+            now + Duration::days(370),
+        )
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for e in &carried {
+        let subject = e["subject"].as_str().unwrap();
+        let expected = carried.iter().filter(|c| c["subject"] == subject).count();
+        assert_eq!(
+            count(&new_calendar, subject),
+            expected,
+            "{subject} in the new calendar: {new_calendar:?}"
+        );
+    }
+    assert_eq!(count(&new_calendar, "Vanhasta postilaatikosta"), 1);
+    assert_eq!(count(&new_calendar, "CRM:stä vanhaan"), 1);
+}

@@ -39,6 +39,12 @@ async fn verified(state: &AppState, body: &[u8]) -> Result<Vec<(Uuid, ChangeKind
         serde_json::from_slice(body).map_err(|_| StatusCode::BAD_REQUEST)?;
     let mut out = Vec::new();
     for n in batch.value.iter().take(1000) {
+        // Postgres text cannot hold NUL, and no subscription id is that long: not ours, not a 5xx.
+        if n.subscription_id.contains('\0') || n.subscription_id.len() > 256 {
+            state.metrics.webhook_rejected.inc();
+            tracing::warn!("notification with a malformed subscription id ignored");
+            continue;
+        }
         let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
             "SELECT pairing_id, client_state_hash FROM graph_subscriptions WHERE id = $1",
         )

@@ -175,6 +175,8 @@ struct Cursors {
     last_id_scan_at: Option<DateTime<Utc>>,
     manual_requested_at: Option<DateTime<Utc>>,
     settings_hash: Option<String>,
+    /// When the cursors were last stored (the last complete listing), by the database's clock.
+    updated_at: Option<DateTime<Utc>>,
 }
 
 pub fn settings_from(p: &Preferences) -> Settings {
@@ -244,7 +246,7 @@ impl<'a> Run<'a> {
             .map_err(|e| RunError::Plan(e.to_string()))?;
         let cursors: Cursors = sqlx::query_as(
             "SELECT delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at, manual_requested_at,
-                    settings_hash
+                    settings_hash, updated_at
              FROM sync_cursors WHERE pairing_id = $1",
         )
         .bind(self.pairing.id)
@@ -310,6 +312,13 @@ impl<'a> Run<'a> {
                 }
                 Err(e) => return Err(e.into()),
             };
+
+        let outlook = self
+            .recheck_unsaved_rows(&mailbox, outlook, &rows, cursors.updated_at)
+            .await?;
+        let (outlook, crm_listing) = self
+            .relink_lost_creates(&crm, &mailbox, outlook, crm_listing, &settings)
+            .await?;
 
         let input = SyncInput {
             now,
@@ -533,8 +542,17 @@ impl<'a> Run<'a> {
         } else {
             owner.clone()
         };
+        // Besides everything stamped since the watermark, whatever the CRM stamped (by its own clock)
+        // since our last listing: a CRM clock that stepped back stamps changes before the watermark.
+        let lookback = cursors.updated_at.map(|t| {
+            (now - t)
+                .to_std()
+                .unwrap_or_default()
+                .min(Duration::from_secs(30 * 86_400))
+                + Duration::from_secs(120)
+        });
         let changes = crm
-            .collect_activity_changes(since, CRM_OVERLAP, Some(scope))
+            .collect_activity_changes_with_lookback(since, CRM_OVERLAP, lookback, Some(scope))
             .await?;
         self.listed_contacts = changes
             .activities
@@ -576,6 +594,139 @@ impl<'a> Run<'a> {
             changes.watermark,
             scan_due || full,
         ))
+    }
+
+    /// Rows stored by a run that never stored its cursors (killed, or its database went away) name
+    /// events that may have changed or gone since that run listed them, and a delta round from the older
+    /// cursor need not report them (an event created and deleted since that cursor is not in it): the
+    /// deletion was never seen and the copy stayed. Each such event missing from this listing is read
+    /// by id: gone → a confirmed deletion; still there → listed.
+    async fn recheck_unsaved_rows(
+        &self,
+        mailbox: &MailboxClient,
+        mut outlook: OutlookListing,
+        rows: &[StatusRow],
+        cursors_saved: Option<DateTime<Utc>>,
+    ) -> Result<OutlookListing, RunError> {
+        let seen: HashSet<String> = outlook
+            .items
+            .iter()
+            .map(|i| i.id.0.clone())
+            .chain(outlook.confirmed_deleted.iter().map(|i| i.0.clone()))
+            .collect();
+        for row in rows {
+            if cursors_saved.is_some_and(|t| row.synced_at <= t) || seen.contains(&row.outlook_id.0)
+            {
+                continue;
+            }
+            match mailbox.get_event(&row.outlook_id.0).await {
+                Ok(e) if e.is_cancelled != Some(true) => {
+                    outlook.items.extend(convert::outlook_item(&e));
+                }
+                Ok(_) => outlook.confirmed_deleted.push(row.outlook_id.clone()),
+                Err(e) if e.is_not_found() => {
+                    outlook.confirmed_deleted.push(row.outlook_id.clone())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(outlook)
+    }
+
+    /// CRM creates whose status row was lost (the process or the database went away between the CRM's
+    /// answer and storing the row) are linked again through their intent, as the event's tag would have
+    /// linked them. Without this, an edit made in between (so no exact match any more) made the event
+    /// and its activity both look new, and each was copied again: a duplicate on both sides.
+    /// - A listed, untagged event with such an intent gets its activity as link (the activity is read if
+    ///   this run did not list it; an unanswered create is found by its marker).
+    /// - A listed activity of such an intent whose event was not listed brings its event along; if the
+    ///   event is gone, the activity is our copy of a deleted event: deleted when the settings let
+    ///   deletions through, otherwise kept out of this plan (never copied back to Outlook).
+    async fn relink_lost_creates(
+        &mut self,
+        crm: &Session,
+        mailbox: &MailboxClient,
+        mut outlook: OutlookListing,
+        mut crm_listing: CrmListing,
+        settings: &Settings,
+    ) -> Result<(OutlookListing, CrmListing), RunError> {
+        let intents: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT i.outlook_id, i.idempotency_key, i.crm_id FROM crm_create_intents i
+             WHERE i.pairing_id = $1 AND NOT EXISTS (
+               SELECT 1 FROM sync_rows r WHERE r.pairing_id = i.pairing_id
+                 AND (r.outlook_id = i.outlook_id OR r.crm_id = i.crm_id))",
+        )
+        .bind(self.pairing.id)
+        .fetch_all(self.db)
+        .await?;
+        let tz = crm.client().config().time_zone;
+        for (outlook_id, key, crm_id) in intents {
+            let listed = |l: &CrmListing, id: &str| l.items.iter().any(|c| c.id.0 == id);
+            match outlook.items.iter().position(|i| i.id.0 == outlook_id) {
+                Some(i) if outlook.items[i].crm_link.is_none() => {
+                    let activity = match crm_id {
+                        Some(id) if listed(&crm_listing, &id) => Some(id),
+                        Some(id) => match crm.get_activity(&id).await {
+                            Ok(a) => {
+                                crm_listing.items.push(convert::crm_item(&a, tz));
+                                Some(a.id)
+                            }
+                            Err(e) if e.is_gone() => None,
+                            Err(e) => return Err(e.into()),
+                        },
+                        None => match crm.find_activity_by_marker(&key).await {
+                            Ok(Some(a)) => {
+                                if !listed(&crm_listing, &a.id) {
+                                    crm_listing.items.push(convert::crm_item(&a, tz));
+                                }
+                                Some(a.id)
+                            }
+                            Ok(None) | Err(crmservice::Error::Unsupported(_)) => None,
+                            Err(e) => return Err(e.into()),
+                        },
+                    };
+                    if let Some(id) = activity {
+                        tracing::info!(pairing_id = %self.pairing.id, crm_id = %id, "relinking a create whose status row was lost");
+                        outlook.items[i].crm_link = Some(sync_core::CrmId(id));
+                    }
+                }
+                None => {
+                    let Some(id) = crm_id.filter(|id| listed(&crm_listing, id)) else {
+                        continue;
+                    };
+                    let event = match mailbox.get_event(&outlook_id).await {
+                        Ok(e) if e.is_cancelled != Some(true) => convert::outlook_item(&e),
+                        Ok(_) => None,
+                        Err(e) if e.is_not_found() => None,
+                        Err(e) => return Err(e.into()),
+                    };
+                    if let Some(mut item) = event {
+                        item.crm_link.get_or_insert(sync_core::CrmId(id));
+                        outlook.items.push(item);
+                        continue;
+                    }
+                    let activity_type = crm_listing
+                        .items
+                        .iter()
+                        .find(|c| c.id.0 == id)
+                        .and_then(|c| c.content.activity_type.clone());
+                    crm_listing.items.retain(|c| c.id.0 != id);
+                    if settings
+                        .outlook_to_crm
+                        .edit_delete_types
+                        .contains(activity_type.as_deref())
+                    {
+                        match crm.delete_activity(&id).await {
+                            Ok(()) => {}
+                            Err(e) if e.is_gone() => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok((outlook, crm_listing))
     }
 
     // ----- applying -----
