@@ -70,6 +70,21 @@ fn report(test: &str, seed: u64, rounds: usize, faults: &BTreeMap<&'static str, 
     );
 }
 
+/// A connection, retried for a while: the database may be restarting, or out of connection slots
+/// for a moment on a busy machine.
+async fn connect(url: &str) -> PgConnection {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match PgConnection::connect(url).await {
+            Ok(c) => return c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "database unreachable: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 // ----- a private Postgres cluster (long form) -----
 
 /// A throwaway cluster under the target directory, so the test may stop and start it. As root it runs
@@ -412,16 +427,7 @@ impl World {
     }
 
     async fn db(&self) -> PgConnection {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match PgConnection::connect(self.db.url()).await {
-                Ok(c) => return c,
-                Err(e) => {
-                    assert!(Instant::now() < deadline, "database unreachable: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        connect(self.db.url()).await
     }
 
     /// A killed process's leases would expire after 30 s; expire them now so the restarted server
@@ -768,8 +774,9 @@ impl World {
                 "{tag}: id {} live {} {:?}\n",
                 e.id, e.live, e.history
             ));
+            let ours = |s: &str| s == tag || s.starts_with(&format!("{tag}-"));
             for ev in self.sims.graph.events(&self.sims.mailbox.email) {
-                if ev["subject"].as_str().is_some_and(|s| s.starts_with(&tag)) {
+                if ev["subject"].as_str().is_some_and(ours) {
                     out.push_str(&format!(
                         "  event {} {} {}\n",
                         ev["id"], ev["subject"], ev["singleValueExtendedProperties"]
@@ -781,7 +788,7 @@ impl World {
                 .crm
                 .list(self.sims.demo_crm.company_id, "activities")
             {
-                if a["subject"].as_str().is_some_and(|s| s.starts_with(&tag)) {
+                if a["subject"].as_str().is_some_and(ours) {
                     out.push_str(&format!(
                         "  activity {} {} {}\n",
                         a["id"], a["subject"], a["description"]
@@ -903,7 +910,7 @@ async fn losing_the_database_mid_sync_loses_and_duplicates_nothing() {
             }
             Database::Shared(db) => {
                 // Every connection of the server (and ours) to its database is cut mid-statement.
-                let mut admin = PgConnection::connect(&test_db::admin_url()).await.unwrap();
+                let mut admin = connect(&test_db::admin_url()).await;
                 sqlx::query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                      WHERE datname = $1 AND pid <> pg_backend_pid()",

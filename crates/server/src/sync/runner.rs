@@ -128,7 +128,13 @@ pub async fn run_pairing(
     // Declared after `lock`, so it is dropped (and logs the end) before the lock is released: the logged
     // interval lies within the time the run held the pairing.
     let journal = RunJournal::start(pairing_id, kind);
-    let result = Run::new(state, pairing.clone(), kind).go().await;
+    let lock = std::sync::Arc::new(tokio::sync::Mutex::new(lock));
+    let result = Run::new(state, pairing.clone(), kind, lock.clone())
+        .go()
+        .await;
+    let lock = std::sync::Arc::into_inner(lock)
+        .expect("the run has ended")
+        .into_inner();
     // Email tracking is part of every run (whichever job kind leads the pairing's schedule), under the
     // same lock; it runs even when the calendar run failed or calendar sync is off.
     let mail = super::mail::track(state, &pairing).await;
@@ -217,7 +223,11 @@ struct Run<'a> {
     touched_contacts: std::collections::BTreeSet<String>,
     /// Contacts of the activities the CRM listing returned, by activity id.
     listed_contacts: std::collections::HashMap<String, Vec<String>>,
+    /// The transaction holding the pairing's advisory lock.
+    lock: PairingLock,
 }
+
+type PairingLock = std::sync::Arc<tokio::sync::Mutex<sqlx::Transaction<'static, sqlx::Postgres>>>;
 
 /// Counts of one direction for the pane.
 #[derive(Default)]
@@ -227,8 +237,9 @@ struct DirCounts {
 }
 
 impl<'a> Run<'a> {
-    fn new(state: &'a AppState, pairing: PairingRow, kind: JobKind) -> Self {
+    fn new(state: &'a AppState, pairing: PairingRow, kind: JobKind, lock: PairingLock) -> Self {
         Self {
+            lock,
             state,
             db: &state.db,
             pairing,
@@ -238,6 +249,20 @@ impl<'a> Run<'a> {
             touched_contacts: Default::default(),
             listed_contacts: Default::default(),
         }
+    }
+
+    /// Whether this run still holds the pairing's lock. The lock lives on a connection of its own; when
+    /// that connection dies (terminated, database restarted) the lock is gone while the run goes on with
+    /// fresh connections, and another run may take the pairing. Checked before each CRM create, the one
+    /// write that a concurrent run would repeat (both find no marker, both create): the chaos tests
+    /// found such duplicates.
+    async fn lock_held(&self) -> Result<(), String> {
+        let mut lock = self.lock.lock().await;
+        sqlx::query("SELECT 1")
+            .execute(&mut **lock)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("the pairing's lock was lost: {e}"))
     }
 
     async fn go(mut self) -> Result<RunEnd, RunError> {
@@ -314,10 +339,18 @@ impl<'a> Run<'a> {
             };
 
         let outlook = self
-            .recheck_unsaved_rows(&mailbox, outlook, &rows, cursors.updated_at)
+            .recheck_missing_rows(&mailbox, outlook, &rows, cursors.updated_at, &window)
             .await?;
         let (outlook, crm_listing) = self
-            .relink_lost_creates(&crm, &mailbox, outlook, crm_listing, &settings)
+            .relink_lost_creates(
+                &crm,
+                &mailbox,
+                outlook,
+                crm_listing,
+                &settings,
+                cursors.updated_at,
+                &rows,
+            )
             .await?;
 
         let input = SyncInput {
@@ -596,18 +629,23 @@ impl<'a> Run<'a> {
         ))
     }
 
-    /// Rows stored by a run that never stored its cursors (killed, or its database went away) name
-    /// events that may have changed or gone since that run listed them, and a delta round from the older
-    /// cursor need not report them (an event created and deleted since that cursor is not in it): the
-    /// deletion was never seen and the copy stayed. Each such event missing from this listing is read
-    /// by id: gone → a confirmed deletion; still there → listed.
-    async fn recheck_unsaved_rows(
+    /// Linked events whose deletion no listing would ever report, read by id: gone → a confirmed
+    /// deletion; still there → listed.
+    /// - Rows stored by a run that never stored its cursors (killed, or its database went away): a delta
+    ///   round from the older cursor need not report their events (one created and deleted since that
+    ///   cursor is not in it), so the deletion was never seen and the copy stayed.
+    /// - In a full listing (first run, new window, 410), a linked event of the window that is missing:
+    ///   a full listing alone never counts as a deletion, so one deleted just before a 410 stayed linked
+    ///   to a copy forever.
+    async fn recheck_missing_rows(
         &self,
         mailbox: &MailboxClient,
         mut outlook: OutlookListing,
         rows: &[StatusRow],
         cursors_saved: Option<DateTime<Utc>>,
+        window: &Window,
     ) -> Result<OutlookListing, RunError> {
+        let full = outlook.mode == sync_core::ListingMode::Full;
         let seen: HashSet<String> = outlook
             .items
             .iter()
@@ -615,8 +653,9 @@ impl<'a> Run<'a> {
             .chain(outlook.confirmed_deleted.iter().map(|i| i.0.clone()))
             .collect();
         for row in rows {
-            if cursors_saved.is_some_and(|t| row.synced_at <= t) || seen.contains(&row.outlook_id.0)
-            {
+            let unsaved = cursors_saved.is_none_or(|t| row.synced_at > t);
+            let expected = full && window.contains(&row.outlook.content.when);
+            if !(unsaved || expected) || seen.contains(&row.outlook_id.0) {
                 continue;
             }
             match mailbox.get_event(&row.outlook_id.0).await {
@@ -642,6 +681,10 @@ impl<'a> Run<'a> {
     /// - A listed activity of such an intent whose event was not listed brings its event along; if the
     ///   event is gone, the activity is our copy of a deleted event: deleted when the settings let
     ///   deletions through, otherwise kept out of this plan (never copied back to Outlook).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "both listings, both clients, the rows, settings and the last finished run's time"
+    )]
     async fn relink_lost_creates(
         &mut self,
         crm: &Session,
@@ -649,18 +692,25 @@ impl<'a> Run<'a> {
         mut outlook: OutlookListing,
         mut crm_listing: CrmListing,
         settings: &Settings,
+        cursors_saved: Option<DateTime<Utc>>,
+        rows: &[StatusRow],
     ) -> Result<(OutlookListing, CrmListing), RunError> {
-        let intents: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT i.outlook_id, i.idempotency_key, i.crm_id FROM crm_create_intents i
+        // `unsaved`: written by a run that did not store its cursors (an unanswered create of such a run
+        // is looked up by its marker; older ones were settled by the run that saved the cursors).
+        let intents: Vec<(String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT i.outlook_id, i.idempotency_key, i.crm_id,
+                    i.created_at > coalesce($2, '-infinity'::timestamptz)
+             FROM crm_create_intents i
              WHERE i.pairing_id = $1 AND NOT EXISTS (
                SELECT 1 FROM sync_rows r WHERE r.pairing_id = i.pairing_id
                  AND (r.outlook_id = i.outlook_id OR r.crm_id = i.crm_id))",
         )
         .bind(self.pairing.id)
+        .bind(cursors_saved)
         .fetch_all(self.db)
         .await?;
         let tz = crm.client().config().time_zone;
-        for (outlook_id, key, crm_id) in intents {
+        for (outlook_id, key, crm_id, unsaved) in intents {
             let listed = |l: &CrmListing, id: &str| l.items.iter().any(|c| c.id.0 == id);
             match outlook.items.iter().position(|i| i.id.0 == outlook_id) {
                 Some(i) if outlook.items[i].crm_link.is_none() => {
@@ -691,8 +741,19 @@ impl<'a> Run<'a> {
                     }
                 }
                 None => {
-                    let Some(id) = crm_id.filter(|id| listed(&crm_listing, id)) else {
-                        continue;
+                    let id = match crm_id {
+                        Some(id) if listed(&crm_listing, &id) => id,
+                        None if unsaved => match crm.find_activity_by_marker(&key).await {
+                            Ok(Some(a)) => {
+                                if !listed(&crm_listing, &a.id) {
+                                    crm_listing.items.push(convert::crm_item(&a, tz));
+                                }
+                                a.id
+                            }
+                            Ok(None) | Err(crmservice::Error::Unsupported(_)) => continue,
+                            Err(e) => return Err(e.into()),
+                        },
+                        _ => continue,
                     };
                     let event = match mailbox.get_event(&outlook_id).await {
                         Ok(e) if e.is_cancelled != Some(true) => convert::outlook_item(&e),
@@ -721,9 +782,54 @@ impl<'a> Run<'a> {
                             Err(e) if e.is_gone() => {}
                             Err(e) => return Err(e.into()),
                         }
+                        // Settled: the event is gone and so is its copy.
+                        sqlx::query(
+                            "DELETE FROM crm_create_intents WHERE pairing_id = $1 AND idempotency_key = $2",
+                        )
+                        .bind(self.pairing.id)
+                        .bind(&key)
+                        .execute(self.db)
+                        .await?;
                     }
                 }
                 _ => {}
+            }
+        }
+        // Copies made in Outlook by a run that did not finish (no row), whose activity was deleted
+        // before the next run: the event names an activity nobody lists and no row links. Confirmed gone
+        // (404), the event is our copy of a deleted activity: deleted when the settings let deletions
+        // through, otherwise kept out of this plan (never copied to the CRM as new). Only events
+        // changed since the last finished run (or, before one, since pairing) qualify, so old marks
+        // (another pairing's) are left alone.
+        let since = cursors_saved.unwrap_or(self.pairing.created_at);
+        let linked_c: HashSet<&str> = rows.iter().map(|r| r.crm_id.0.as_str()).collect();
+        let linked_o: HashSet<&str> = rows.iter().map(|r| r.outlook_id.0.as_str()).collect();
+        let mut orphans = Vec::new();
+        for item in &outlook.items {
+            let Some(link) = &item.crm_link else { continue };
+            if item.modified <= since
+                || linked_o.contains(item.id.0.as_str())
+                || linked_c.contains(link.0.as_str())
+                || crm_listing.items.iter().any(|c| c.id == *link)
+            {
+                continue;
+            }
+            if !crm.activity_exists(&link.0).await? {
+                orphans.push((item.id.clone(), item.content.activity_type.clone()));
+            }
+        }
+        for (id, activity_type) in orphans {
+            outlook.items.retain(|i| i.id != id);
+            if settings
+                .crm_to_outlook
+                .edit_delete_types
+                .contains(activity_type.as_deref())
+            {
+                match mailbox.delete_event(&id.0, None).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         Ok((outlook, crm_listing))
@@ -1162,6 +1268,7 @@ impl<'a> Run<'a> {
                     new.contacts = r.contacts.into_iter().map(|x| x.id).collect();
                     new.project_id = r.projects.into_iter().next().map(|x| x.id);
                 }
+                self.lock_held().await?;
                 let (activity, _) = crm
                     .create_activity_once(&new, idempotency_key)
                     .await
