@@ -62,15 +62,15 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-sign-ext",
 ];
 
-/// binaryen's `-Oz`, tuned for what the browser downloads (gzip). Measured on this pane
-/// (`taskpane_bg.wasm` gzipped, 2026-11-25):
-/// * plain `-Oz` makes it *bigger* (278 → 306 KB on the build before `erase_components`): inlining and
-///   `reorder-functions` (by call count) tear apart the runs of similar monomorphised functions that
-///   gzip compresses well. Both are skipped.
-/// * `-Oz` without them: 248 → 240 KB; ordering the functions by name (the copies of one generic
-///   function side by side) before the names are stripped: → 234 KB.
+/// binaryen's `-Os`, tuned for what the browser downloads (gzip). Measured on this pane
+/// (`taskpane_bg.wasm` gzipped, 2026-11-25; about 249 KB without wasm-opt):
+/// * plain `-Oz` makes it *bigger* (276 KB): inlining and `reorder-functions` (by call count) tear
+///   apart the runs of similar monomorphised functions that gzip compresses well. Both are skipped.
+/// * `-Os` without them: 242 KB (`-Oz` is 2 KB larger gzipped); ordering the functions by name (the
+///   copies of one generic function side by side) before the names are stripped: 234 KB.
+/// * no gain: `--converge`, `--merge-similar-functions`, `-O3` (same as `-Os`).
 fn optimize(root: &Path, wasm: &Path) -> Result<()> {
-    step("wasm-opt (binaryen): -Oz without inlining, functions ordered by name, names stripped");
+    step("wasm-opt (binaryen): -Os without inlining, functions ordered by name, names stripped");
     let wasm_opt = crate::tools::ensure_wasm_opt(root, true)?;
     let tmp = wasm.with_extension("opt.wasm");
     run_cmd(
@@ -78,7 +78,7 @@ fn optimize(root: &Path, wasm: &Path) -> Result<()> {
             .arg(&wasm_opt)
             .args(WASM_FEATURES)
             .args([
-                "-Oz",
+                "-Os",
                 "--skip-pass=inlining",
                 "--skip-pass=inlining-optimizing",
                 "--skip-pass=reorder-functions",

@@ -13,8 +13,8 @@
 //! measures it into BENCHMARKS.md). Measured 2026-11-25, wasm-bindgen 0.2.130, binaryen 132, gzip -9 of
 //! `taskpane_bg.wasm`: 278 KB at the start of the size work (fat LTO, opt-level z, panic abort, no
 //! wasm-opt); then `--cfg erase_components` (type-erased component views, `.cargo/config.toml`) −26 KB;
-//! `cargo xtask pane`'s wasm-opt (`-Oz` without inlining and call-count ordering, functions ordered by
-//! name: see `xtask/src/pane.rs`) −14 KB; one non-generic API call path and JSON decoded through a
+//! `cargo xtask pane`'s wasm-opt (`-Os` without inlining and call-count ordering, functions ordered by
+//! name: see `xtask/src/pane.rs`) −16 KB; one non-generic API call path and JSON decoded through a
 //! `serde_json::Value` (per answer type only the tree walk is compiled) −6 KB: **234 KB**, about
 //! 246 KB with the JS, CSS and HTML: still **over budget**. What is left (uncompressed code): the Leptos
 //! runtime (reactive_graph + tachys ≈ 190 KB), our views ≈ 115 KB, serde (the derived decoders of 26
