@@ -7,6 +7,7 @@
 //! It prints every step and stops at the first failure with the reason.
 
 mod bench;
+mod bench_processes;
 mod pane;
 mod pg;
 mod tools;

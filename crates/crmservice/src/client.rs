@@ -199,14 +199,32 @@ impl CrmClient {
         api_key: impl Into<Secret>,
         config: ClientConfig,
     ) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        let http = Self::http_client(&config)?;
+        Ok(Self::with_http(address, api_key, config, http))
+    }
+
+    /// The HTTP client [`CrmClient::with_config`] builds for `config` (timeouts, user agent). Building
+    /// one loads TLS roots and starts a connection pool, so a server making many short-lived clients
+    /// builds it once and hands it to [`CrmClient::with_http`].
+    pub fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
+        reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("crmservice-outlook/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Protocol(format!("cannot build HTTP client: {e}")))?;
+            .map_err(|e| Error::Protocol(format!("cannot build HTTP client: {e}")))
+    }
+
+    /// A client on a shared HTTP client (from [`CrmClient::http_client`] with the same `config`): its
+    /// connections are reused across clients; the concurrency limit stays this client's own.
+    pub fn with_http(
+        address: CrmAddress,
+        api_key: impl Into<Secret>,
+        config: ClientConfig,
+        http: reqwest::Client,
+    ) -> Self {
         let permits = Semaphore::new(config.max_concurrent_requests.max(1));
-        Ok(CrmClient {
+        CrmClient {
             inner: Arc::new(ClientInner {
                 http,
                 address,
@@ -214,7 +232,7 @@ impl CrmClient {
                 config,
                 permits,
             }),
-        })
+        }
     }
 
     pub fn address(&self) -> &CrmAddress {

@@ -11,9 +11,26 @@ use crate::{
     store::{self, PairingRow, SecretKind},
 };
 
+/// A client for the CRM at `address` with `api_key`. All clients of this process share one HTTP client
+/// (built once: TLS roots, connection pool), so a sync run reuses connections instead of building a
+/// client and opening a connection each time.
 pub fn client(address: &str, api_key: &str) -> Result<CrmClient, CrmError> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let address = CrmAddress::parse(address)?;
-    CrmClient::new(address, api_key.to_owned())
+    let config = crmservice::ClientConfig::default();
+    let http = match HTTP.get() {
+        Some(http) => http.clone(),
+        None => {
+            let built = CrmClient::http_client(&config)?;
+            HTTP.get_or_init(|| built).clone()
+        }
+    };
+    Ok(CrmClient::with_http(
+        address,
+        api_key.to_owned(),
+        config,
+        http,
+    ))
 }
 
 /// Why a pairing's CRM session cannot be had right now.
