@@ -97,5 +97,16 @@ async fn main() {
     );
     row(&mut md, "cold (new browser, empty cache)", &cold);
     row(&mut md, "warm (reload, cached)", &warm);
+    // Other work on the machine slows a browser far more than it slows the server: say how busy it was.
+    if let Some(load) = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+    {
+        md.push_str(&format!(
+            "
+Load average (1 min) at the end of the run: {load}.
+"
+        ));
+    }
     print!("{md}");
 }
