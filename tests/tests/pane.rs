@@ -374,6 +374,67 @@ async fn the_application_language_setting_relabels_the_pane_at_once_and_is_kept(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_two_keeps_its_activity_type_lists_in_place_while_the_form_and_picklist_language_change()
+ {
+    let p = Product::start().await;
+    Api::session(&p).await.pair_and_log_in(&p).await;
+    let b = Browser::start().await;
+    b.open_pane(&format!(
+        "{}&mailbox={}#/settings",
+        p.preview_url(),
+        p.email()
+    ))
+    .await;
+    let create_list = "[id='outlook_to_crm.create_types']";
+    b.wait_js(
+        "the activity types are listed",
+        "return document.querySelectorAll(arguments[0] + ' input[type=checkbox]').length > 0;",
+        vec![json!(create_list)],
+    )
+    .await;
+    // Remember the very DOM nodes of a type checkbox and of a default-type option.
+    b.js(
+        "window.__box = document.querySelector(arguments[0] + ' input[type=checkbox]');
+         window.__opt = document.querySelector('#default_activity_type option[value=Tapaaminen]');
+         return !!window.__box && !!window.__opt;",
+        vec![json!(create_list)],
+    )
+    .await;
+
+    // Typing into a field changes the form: focus stays, the lists are not rebuilt.
+    let days = "[id='outlook_to_crm.history_days']";
+    b.fill(days, "12").await;
+    assert_eq!(
+        b.js("return document.activeElement.id;", vec![]).await,
+        json!("outlook_to_crm.history_days"),
+        "focus stays in the field being typed in"
+    );
+
+    // Another picklist language reloads the types: the same checkboxes and options get new labels.
+    b.select("#picklist_language", "sv").await;
+    b.wait_js(
+        "the types are relabelled in Swedish",
+        "return [...document.querySelectorAll(arguments[0] + ' label')].some((l) => l.textContent === 'Möte');",
+        vec![json!(create_list)],
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "return [window.__box.isConnected, window.__opt.isConnected, window.__opt.textContent,
+                     document.querySelector('#default_activity_type').value];",
+            vec![]
+        )
+        .await,
+        json!([true, true, "Möte", "Tapaaminen"]),
+        "the lists were updated in place (no flicker, focus and scroll kept) and the default type is kept"
+    );
+    assert_eq!(b.value(days).await, "12", "what was typed stays");
+
+    b.close().await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_item_view_shows_the_sync_state_of_the_open_appointment() {
     let p = Product::start().await;
     let api = Api::session(&p).await;
