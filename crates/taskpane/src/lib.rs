@@ -15,12 +15,13 @@
 //! wasm-opt); then `--cfg erase_components` (type-erased component views, `.cargo/config.toml`) −26 KB;
 //! `cargo xtask pane`'s wasm-opt (`-Os` without inlining and call-count ordering, functions ordered by
 //! name: see `xtask/src/pane.rs`) −16 KB; one non-generic API call path and JSON decoded through a
-//! `serde_json::Value` (per answer type only the tree walk is compiled) −6 KB: **234 KB**, about
-//! 246 KB with the JS, CSS and HTML: still **over budget**. What is left (uncompressed code): the Leptos
+//! `serde_json::Value` (per answer type only the tree walk is compiled) −6 KB: **234 KB**, 246 KB
+//! with the JS, CSS and HTML: still **over budget**. What is left (uncompressed code): the Leptos
 //! runtime (reactive_graph + tachys ≈ 190 KB), our views ≈ 115 KB, serde (the derived decoders of 26
 //! answer types) ≈ 115 KB, core/alloc/std ≈ 175 KB, strings (fi+en texts, error messages) ≈ 70 KB.
-//! Measured and rejected: opt-level s (+23 KB), plain binaryen `-Oz` (+28 KB: it makes the gzipped file
-//! *bigger*), `--merge-similar-functions` (+1.5 KB), `--remap-path-prefix` (no gain gzipped).
+//! Measured and rejected: opt-level s (+16 KB, with the same wasm-opt step), plain binaryen `-Oz`
+//! (+28 KB: it makes the gzipped file *bigger*), `--merge-similar-functions` (+1.5 KB),
+//! `--remap-path-prefix` (no gain gzipped), Leptos event `delegation` (no change).
 //!
 //! Invariants: only `office.rs` touches Office.js; only `api.rs` talks to the server; views hold no
 //! logic that is not in `forms`/`route`/`i18n` or `api-types`, so `cargo test -p taskpane` covers it
