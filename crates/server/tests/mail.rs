@@ -351,6 +351,92 @@ async fn attachments_upload_once_and_an_oversize_one_is_listed_with_a_clear_mess
     assert_eq!(w.crm_email(&imid).len(), 1);
 }
 
+#[tokio::test]
+async fn a_different_file_with_the_same_name_and_size_is_uploaded_and_the_same_file_only_once() {
+    let w = World::new().await;
+    let (_, e0, _) = w.contact(0);
+    let (id, imid) = w.message("inbox", "Hinnasto", &e0, &[w.email()], json!({}));
+    let add = |bytes: &[u8]| {
+        w.sims
+            .graph
+            .add_attachment(w.email(), &id, "hinnasto.txt", "text/plain", bytes.to_vec())
+            .unwrap();
+    };
+    add(b"hinnat 2026: 100 e");
+    let r = w.save(&id, json!({}), true, "fi").await;
+    assert_eq!(r["attachments"][0]["outcome"], "uploaded", "{r}");
+    let crm_id: u64 = r["crm_email_id"].as_str().unwrap().parse().unwrap();
+
+    // Another file of the same name and size, with other content, joins the message.
+    add(b"hinnat 2027: 120 e");
+    let r = w.save(&id, json!({}), true, "fi").await;
+    let outcomes: Vec<&Value> = r["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["outcome"])
+        .collect();
+    assert_eq!(
+        outcomes,
+        [&json!("already_uploaded"), &json!("uploaded")],
+        "{r}"
+    );
+    assert_eq!(
+        w.sims.crm.files(w.company(), "emails", crm_id),
+        vec![
+            ("hinnasto.txt".to_owned(), 18),
+            ("hinnasto.txt".to_owned(), 18)
+        ]
+    );
+
+    // Saved once more: both are known by their content, nothing is uploaded again.
+    let r = w.save(&id, json!({}), true, "fi").await;
+    for a in r["attachments"].as_array().unwrap() {
+        assert_eq!(a["outcome"], "already_uploaded", "{r}");
+    }
+    assert_eq!(w.sims.crm.files(w.company(), "emails", crm_id).len(), 2);
+    assert_eq!(w.crm_email(&imid).len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_recorded_before_content_digests_is_not_uploaded_again_and_takes_its_digest() {
+    let w = World::new().await;
+    let (_, e0, _) = w.contact(0);
+    let (id, _) = w.message("inbox", "Vanha tallennus", &e0, &[w.email()], json!({}));
+    w.sims
+        .graph
+        .add_attachment(
+            w.email(),
+            &id,
+            "sopimus.pdf",
+            "application/pdf",
+            b"%PDF sopimus".to_vec(),
+        )
+        .unwrap();
+    let r = w.save(&id, json!({}), true, "fi").await;
+    let crm_id: u64 = r["crm_email_id"].as_str().unwrap().parse().unwrap();
+    let pool = w.server.db.pool().await;
+    let digest: String = sqlx::query_scalar("SELECT content_sha256 FROM saved_email_files")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(digest.len(), 64, "a hex SHA-256 was recorded: {digest}");
+    // As a row written before migration 0012 reads: content unknown.
+    sqlx::query("UPDATE saved_email_files SET content_sha256 = ''")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = w.save(&id, json!({}), true, "fi").await;
+    assert_eq!(r["attachments"][0]["outcome"], "already_uploaded", "{r}");
+    assert_eq!(w.sims.crm.files(w.company(), "emails", crm_id).len(), 1);
+    let now: Vec<String> = sqlx::query_scalar("SELECT content_sha256 FROM saved_email_files")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(now, vec![digest]);
+}
+
 // ----- automatic tracking -----
 
 async fn tracking_world(private: &str) -> World {
@@ -654,4 +740,103 @@ async fn new_mail_in_a_tracked_folder_starts_a_run_at_once_and_switching_off_uns
     assert_eq!(subs(pool.clone()).await, vec!["calendar"]);
     assert_eq!(w.sims.graph.subscriptions().len(), 1);
     pool.close().await;
+}
+
+/// The pairing's subscriptions as the server records them: (resource, id), by resource.
+async fn recorded_subscriptions(pool: &sqlx::PgPool) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT resource, id FROM graph_subscriptions ORDER BY resource")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_subscription_graph_removes_is_replaced_on_the_same_calendar_or_mail_folder() {
+    let w = tracking_world("busy").await;
+    let pool = w.server.db.pool().await;
+    let before = recorded_subscriptions(&pool).await;
+    let resources: Vec<&str> = before.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(resources, ["calendar", "inbox", "sentitems"]);
+    // Graph's resource string of each subscription, by id.
+    let graph_resource = |id: &str| {
+        w.sims
+            .graph
+            .subscriptions()
+            .into_iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["resource"].as_str().unwrap().to_owned())
+    };
+
+    for (resource, old_id) in [&before[1], &before[0]] {
+        let watched = graph_resource(old_id).expect("Graph has the subscription");
+        // Graph removes the subscription and says so on the lifecycle endpoint.
+        let status = w
+            .sims
+            .graph
+            .send_lifecycle(old_id, "subscriptionRemoved")
+            .await
+            .unwrap();
+        assert_eq!(status, 202, "the lifecycle notification is accepted");
+        let pool2 = pool.clone();
+        eventually(&format!("the {resource} subscription is replaced"), || {
+            let pool = pool2.clone();
+            async move {
+                recorded_subscriptions(&pool)
+                    .await
+                    .iter()
+                    .any(|(r, id)| r == resource && id != old_id)
+            }
+        })
+        .await;
+        let now = recorded_subscriptions(&pool).await;
+        let new_id = &now.iter().find(|(r, _)| r == resource).unwrap().1;
+        assert_eq!(
+            now.iter().filter(|(r, _)| r == resource).count(),
+            1,
+            "one subscription per resource: {now:?}"
+        );
+        assert!(now.iter().all(|(_, id)| id != old_id), "{now:?}");
+        assert_eq!(
+            graph_resource(new_id).as_deref(),
+            Some(watched.as_str()),
+            "the new subscription watches what the removed one did"
+        );
+        assert_eq!(graph_resource(old_id), None);
+    }
+    assert_eq!(w.sims.graph.subscriptions().len(), 3);
+
+    // The replacement works: new mail in the Inbox is notified on it, and the server accepts it
+    // (its clientState matches the one recorded with the new subscription).
+    let inbox_id = recorded_subscriptions(&pool)
+        .await
+        .into_iter()
+        .find(|(r, _)| r == "inbox")
+        .unwrap()
+        .1;
+    pool.close().await;
+    w.sims.graph.set_recording(true);
+    let (_, e0, _) = w.contact(0);
+    w.message(
+        "inbox",
+        "Uuden tilauksen kautta",
+        &e0,
+        &[w.email()],
+        json!({}),
+    );
+    let mut seen = Vec::new();
+    eventually(
+        "the new Inbox subscription's notification is accepted",
+        || {
+            seen.extend(w.sims.graph.take_exchanges());
+            let accepted = seen.iter().any(|x| {
+                x.route == "notification"
+                    && x.status == 202
+                    && x.request_body
+                        .as_ref()
+                        .is_some_and(|b| b["value"][0]["subscriptionId"] == inbox_id.as_str())
+            });
+            async move { accepted }
+        },
+    )
+    .await;
 }

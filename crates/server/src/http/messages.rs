@@ -2,7 +2,8 @@
 //! [`crate::sync::mail::new_email`] for the fields), linked to the chosen relations (pre-filled with
 //! the CRM contacts whose addresses are on the message, and their accounts). The CRM copy is found by
 //! `internetMessageId`, so saving again updates it and never makes a second copy; attachments (on
-//! request) are uploaded once each, files over 25 MiB are listed as not uploaded.
+//! request) are uploaded once each (by name and content digest), files over 25 MiB are listed as not
+//! uploaded.
 
 use api_types::{
     ErrorCode, UiLanguage,
@@ -214,9 +215,11 @@ fn too_large_message(name: &str, size: u64, lang: UiLanguage) -> String {
     }
 }
 
-/// Uploads the message's file attachments to the CRM email, each at most once per message (by name and
-/// size); oversize and non-file attachments are listed, not uploaded. A failed upload does not undo the
-/// save; saving again retries it.
+/// Uploads the message's file attachments to the CRM email, each at most once per message: a file counts
+/// as uploaded when one with the same name, size and content (SHA-256 of the bytes) already was, so a
+/// different file of the same name and size is uploaded too. Each file's bytes are therefore read on
+/// every save (one Graph request per attachment). Oversize and non-file attachments are listed, not
+/// uploaded. A failed upload does not undo the save; saving again retries it.
 #[allow(clippy::too_many_arguments)]
 async fn upload_attachments(
     state: &AppState,
@@ -232,8 +235,9 @@ async fn upload_attachments(
         .list_attachments(message_id)
         .await
         .map_err(|e| graph_access::api_error(&e, lang))?;
-    let uploaded: Vec<String> = sqlx::query_scalar(
-        "SELECT attachment_key FROM saved_email_files WHERE pairing_id = $1 AND internet_message_id = $2",
+    // (name and size, content digest); a digest of '' is a row from before digests were kept.
+    let mut uploaded: Vec<(String, String)> = sqlx::query_as(
+        "SELECT attachment_key, content_sha256 FROM saved_email_files WHERE pairing_id = $1 AND internet_message_id = $2",
     )
     .bind(pairing_id)
     .bind(imid)
@@ -257,10 +261,6 @@ async fn upload_attachments(
                     UiLanguage::En => format!("{name} is not a file (an attached item or a link), so it was not saved."),
                 }),
             ));
-            continue;
-        }
-        if uploaded.contains(&key) {
-            out.push(done(AttachmentOutcome::AlreadyUploaded, None));
             continue;
         }
         // Graph's size includes a little metadata; only a clearly oversize file is refused unread.
@@ -289,6 +289,27 @@ async fn upload_attachments(
             ));
             continue;
         }
+        let digest = sha256_hex(&bytes);
+        if uploaded.iter().any(|(k, d)| *k == key && *d == digest) {
+            out.push(done(AttachmentOutcome::AlreadyUploaded, None));
+            continue;
+        }
+        if let Some(i) = uploaded.iter().position(|(k, d)| *k == key && d.is_empty()) {
+            // Recorded before digests were kept: this file, by name and size; from now on by content.
+            sqlx::query(
+                "UPDATE saved_email_files SET content_sha256 = $4
+                 WHERE pairing_id = $1 AND internet_message_id = $2 AND attachment_key = $3 AND content_sha256 = ''",
+            )
+            .bind(pairing_id)
+            .bind(imid)
+            .bind(&key)
+            .bind(&digest)
+            .execute(&state.db)
+            .await?;
+            uploaded[i].1 = digest;
+            out.push(done(AttachmentOutcome::AlreadyUploaded, None));
+            continue;
+        }
         let content_type = a
             .content_type
             .clone()
@@ -305,15 +326,17 @@ async fn upload_attachments(
         {
             Ok(f) => {
                 sqlx::query(
-                    "INSERT INTO saved_email_files (pairing_id, internet_message_id, attachment_key, crm_file_id)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO saved_email_files (pairing_id, internet_message_id, attachment_key, content_sha256, crm_file_id)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 )
                 .bind(pairing_id)
                 .bind(imid)
                 .bind(&key)
+                .bind(&digest)
                 .bind(&f.id)
                 .execute(&state.db)
                 .await?;
+                uploaded.push((key.clone(), digest));
                 out.push(done(AttachmentOutcome::Uploaded, None));
             }
             Err(crmservice::Error::FileTooLarge { size, .. }) => out.push(done(
@@ -330,6 +353,15 @@ async fn upload_attachments(
         }
     }
     Ok(out)
+}
+
+/// SHA-256 of `bytes` as lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn failed_message(name: &str, lang: UiLanguage) -> String {
