@@ -16,47 +16,8 @@ use chrono::Utc;
 use crm_server::{demo::DemoEnv, sync::run_pairing, worker::JobKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use test_db::TestDb;
 use uuid::Uuid;
-
-struct Db {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Db {
-    async fn create() -> Db {
-        let admin = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("crmbench_{}", Uuid::new_v4().simple());
-        let pool = PgPool::connect(&admin)
-            .await
-            .expect("Postgres (set DATABASE_URL)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let (prefix, _) = admin.rsplit_once('/').unwrap();
-        Db {
-            url: format!("{prefix}/{name}"),
-            admin,
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let pool = PgPool::connect(&self.admin).await.unwrap();
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        )))
-        .execute(&pool)
-        .await;
-        pool.close().await;
-    }
-}
 
 fn static_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"))
@@ -290,8 +251,8 @@ async fn latencies(
 /// Requests of one idle cycle of a converged pairing (the same code runs in both set-ups; only the
 /// schedule differs).
 async fn idle_cycle_requests() -> (f64, f64) {
-    let db = Db::create().await;
-    let env = DemoEnv::start_without_worker(&db.url, static_dir(), |_| {})
+    let db = TestDb::new().await;
+    let env = DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
         .await
         .unwrap();
     let pairing = pair_demo(&env).await;
@@ -311,7 +272,7 @@ async fn idle_cycle_requests() -> (f64, f64) {
     let graph = env.graph.stats(&env.mailbox.email).requests as f64 / cycles as f64;
     let crm = env.crm.total_requests() as f64 / cycles as f64;
     env.stop().await;
-    db.drop().await;
+    db.drop_now().await;
     (graph, crm)
 }
 
@@ -319,13 +280,13 @@ async fn seed_comparison(quick: bool) {
     let (ours_poll, seed_poll) = if quick { (10u64, 60u64) } else { (60, 300) };
     let samples = if quick { 4 } else { 12 };
     let spread = Duration::from_secs(if quick { 30 } else { 240 });
-    let (db_ours, db_seed) = (Db::create().await, Db::create().await);
-    let ours = DemoEnv::start(&db_ours.url, 0, static_dir(), |c| {
+    let (db_ours, db_seed) = (TestDb::new().await, TestDb::new().await);
+    let ours = DemoEnv::start(db_ours.url(), 0, static_dir(), |c| {
         c.crm_poll_seconds = ours_poll
     })
     .await
     .unwrap();
-    let seed = DemoEnv::start(&db_seed.url, 0, static_dir(), |c| {
+    let seed = DemoEnv::start(db_seed.url(), 0, static_dir(), |c| {
         c.crm_poll_seconds = seed_poll
     })
     .await
@@ -343,8 +304,8 @@ async fn seed_comparison(quick: bool) {
     );
     ours.stop().await;
     seed.stop().await;
-    db_ours.drop().await;
-    db_seed.drop().await;
+    db_ours.drop_now().await;
+    db_seed.drop_now().await;
     let (graph, crm) = idle_cycle_requests().await;
     let fallback = crm_server::worker::Schedule::OUTLOOK_FALLBACK_POLL.as_secs();
     // A finished two-way run postpones the pairing's other job kind: one idle run per the shorter
@@ -404,8 +365,8 @@ async fn cost_grid(pairings: &[usize], items: &[usize]) -> Vec<Point> {
     let mut out = Vec::new();
     for &m in items {
         for &n in pairings {
-            let db = Db::create().await;
-            let env = DemoEnv::start_without_worker(&db.url, static_dir(), |_| {})
+            let db = TestDb::new().await;
+            let env = DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
                 .await
                 .unwrap();
             let mut ids = Vec::new();
@@ -454,7 +415,7 @@ async fn cost_grid(pairings: &[usize], items: &[usize]) -> Vec<Point> {
                 requests,
             });
             env.stop().await;
-            db.drop().await;
+            db.drop_now().await;
         }
     }
     out

@@ -13,50 +13,11 @@ use std::time::Instant;
 
 use crm_server::{demo::DemoEnv, sync::run_pairing, worker::JobKind};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use test_db::TestDb;
 use uuid::Uuid;
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-struct Db {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Db {
-    async fn create() -> Db {
-        let admin = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("crmbench_{}", Uuid::new_v4().simple());
-        let pool = PgPool::connect(&admin)
-            .await
-            .expect("Postgres (set DATABASE_URL)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let (prefix, _) = admin.rsplit_once('/').unwrap();
-        Db {
-            url: format!("{prefix}/{name}"),
-            admin,
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let pool = PgPool::connect(&self.admin).await.unwrap();
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        )))
-        .execute(&pool)
-        .await;
-        pool.close().await;
-    }
 }
 
 /// Signs the demo mailbox in, pairs it with the demo CRM user and switches tracking on.
@@ -133,9 +94,9 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n: usize = if quick { 100 } else { 1000 };
     let noise = n / 5;
-    let db = Db::create().await;
+    let db = TestDb::new().await;
     let static_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"));
-    let env = DemoEnv::start_without_worker(&db.url, static_dir, |_| {})
+    let env = DemoEnv::start_without_worker(db.url(), static_dir, |_| {})
         .await
         .expect("demo environment");
     let pairing = pair_with_tracking(&env).await;
@@ -243,5 +204,5 @@ async fn main() {
     println!("| emails after the idle cycle (no duplicates) | {after} | {n} |");
     println!();
     env.stop().await;
-    db.drop().await;
+    db.drop_now().await;
 }

@@ -6,7 +6,7 @@
 //! * throughput of idle cycles with many pairings → pairings one machine keeps within the schedule;
 //! * propagation latency Outlook → CRM (change notifications) and CRM → Outlook (polling).
 //!
-//! `--quick` uses smaller sizes (for a smoke run).
+//! `--quick` uses smaller sizes (for a smoke run); `--only=worker --pairings=10000` re-runs one size.
 
 use std::{
     collections::BTreeMap,
@@ -24,6 +24,7 @@ use crm_server::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use test_db::TestDb;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use uuid::Uuid;
@@ -32,59 +33,20 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-struct Db {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Db {
-    async fn create() -> Db {
-        let admin = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("crmbench_{}", Uuid::new_v4().simple());
-        let pool = PgPool::connect(&admin)
-            .await
-            .expect("Postgres (set DATABASE_URL)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let (prefix, _) = admin.rsplit_once('/').unwrap();
-        Db {
-            url: format!("{prefix}/{name}"),
-            admin,
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let pool = PgPool::connect(&self.admin).await.unwrap();
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        )))
-        .execute(&pool)
-        .await;
-        pool.close().await;
-    }
-}
-
 fn static_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"))
 }
 
 /// With the background worker: what users get.
-async fn start(db: &Db, tune: impl FnOnce(&mut crm_server::Config)) -> DemoEnv {
-    DemoEnv::start(&db.url, 0, static_dir(), tune)
+async fn start(db: &TestDb, tune: impl FnOnce(&mut crm_server::Config)) -> DemoEnv {
+    DemoEnv::start(db.url(), 0, static_dir(), tune)
         .await
         .expect("demo environment")
 }
 
 /// Without the worker: the measurement drives every run itself.
-async fn start_quiet(db: &Db) -> DemoEnv {
-    DemoEnv::start_without_worker(&db.url, static_dir(), |_| {})
+async fn start_quiet(db: &TestDb) -> DemoEnv {
+    DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
         .await
         .expect("demo environment")
 }
@@ -249,7 +211,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn idle_cost() {
-    let db = Db::create().await;
+    let db = TestDb::new().await;
     // No background worker: runs are driven here.
     let env = start_quiet(&db).await;
     let (_, pairing) = pair_demo(&env).await;
@@ -258,11 +220,11 @@ async fn idle_cost() {
             .await
             .unwrap();
     }
-    let stats_pool = PgPool::connect(&db.admin).await.unwrap();
+    let stats_pool = PgPool::connect(&test_db::admin_url()).await.unwrap();
     let cycles = 50;
     env.graph.reset_stats();
     env.crm.reset_request_counts();
-    let (tx0, rows0) = pg_counters(&stats_pool, &db.name).await;
+    let (tx0, rows0) = pg_counters(&stats_pool, db.name()).await;
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     COUNT.start();
@@ -274,7 +236,7 @@ async fn idle_cost() {
     let counted = COUNT.stop();
     let wall = t0.elapsed().as_secs_f64() / cycles as f64;
     let cpu = (cpu_seconds() - cpu0) / cycles as f64;
-    let (tx1, rows1) = pg_counters(&stats_pool, &db.name).await;
+    let (tx1, rows1) = pg_counters(&stats_pool, db.name()).await;
     let graph = env.graph.stats(&env.mailbox.email).requests as f64 / cycles as f64;
     let crm = env.crm.total_requests() as f64 / cycles as f64;
     println!("## Idle cost per pairing and cycle\n");
@@ -308,11 +270,11 @@ async fn idle_cost() {
     );
     stats_pool.close().await;
     env.stop().await;
-    db.drop().await;
+    db.drop_now().await;
 }
 
 async fn initial_sync(n: usize) {
-    let db = Db::create().await;
+    let db = TestDb::new().await;
     let env = start_quiet(&db).await;
     let email = env.mailbox.email.clone();
     let cal = env.mailbox.calendar_id.clone();
@@ -398,7 +360,7 @@ async fn initial_sync(n: usize) {
         "Events created in Outlook, and the PATCHes that tag Outlook events with the activity they were copied to, go through `$batch`, 20 to a request. The CRM has no batch API: every created activity costs a marker lookup and a POST (the idempotency rule).\n"
     );
     env.stop().await;
-    db.drop().await;
+    db.drop_now().await;
 }
 
 // ----- counting Postgres statements and sync runs (a tracing layer) -----
@@ -711,10 +673,10 @@ struct Served {
     background: crm_server::background::Background,
 }
 
-async fn serve_on_sims(db: &Db, sims: &SimsAt) -> Served {
+async fn serve_on_sims(db: &TestDb, sims: &SimsAt) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = crm_server::Config::for_database(&db.url);
+    let mut config = crm_server::Config::for_database(db.url());
     config.listen = listener.local_addr().unwrap();
     config.public_url = Some(url.parse().unwrap());
     config.graph_base_url = format!("{}/v1.0", sims.graph_url).parse().unwrap();
@@ -722,7 +684,7 @@ async fn serve_on_sims(db: &Db, sims: &SimsAt) -> Served {
     config.identity_tenant = sims.tenant_id.clone();
     config.client_id = sim::graph::DEFAULT_CLIENT_ID.into();
     config.client_secret = Some(sim::graph::DEFAULT_CLIENT_SECRET.into());
-    let pool = crm_server::db::connect(&db.url).await.unwrap();
+    let pool = crm_server::db::connect(db.url()).await.unwrap();
     crm_server::db::migrate(&pool).await.unwrap();
     let state = AppState::new(pool, config).unwrap();
     let background = crm_server::background::start(&state);
@@ -985,7 +947,7 @@ async fn scale_worker(sizes: &[usize], inproc_size: usize, window: Duration) {
     );
     let mut rows = Vec::new();
     {
-        let db = Db::create().await;
+        let db = TestDb::new().await;
         let sims = sims_in_child();
         let rss0 = rss_kib();
         let served = serve_on_sims(&db, &sims).await;
@@ -1006,10 +968,10 @@ async fn scale_worker(sizes: &[usize], inproc_size: usize, window: Duration) {
         }
         served.stop().await;
         sims.stop().await;
-        db.drop().await;
+        db.drop_now().await;
     }
     if inproc_size > 0 {
-        let db = Db::create().await;
+        let db = TestDb::new().await;
         let sims = sims_in_process().await;
         let rss0 = rss_kib();
         let served = serve_on_sims(&db, &sims).await;
@@ -1027,7 +989,7 @@ async fn scale_worker(sizes: &[usize], inproc_size: usize, window: Duration) {
         print_observed(&o);
         served.stop().await;
         sims.stop().await;
-        db.drop().await;
+        db.drop_now().await;
     }
     println!(
         "\nWith the simulators in the same process their CPU is in the server's column and their state in its RSS. Both simulators and Postgres share the machine's 2 cores with the server in every row. The last column divides two cores' CPU time in a minute by the CPU one run costs (server + simulators + Postgres, the Postgres part an upper bound): what the machine could keep if nothing else ran on it, where \"within schedule\" is what it kept at that load average.\n"
@@ -1076,7 +1038,7 @@ async fn scale_direct(sizes: &[usize]) {
         "| pairings | runs/s | ms per run (wall, 8 parallel) | CPU per run (server + simulators) | pairings one machine can keep at one run a minute | load average | RSS of this process |\n|---|---|---|---|---|---|---|"
     );
     for &n in sizes {
-        let db = Db::create().await;
+        let db = TestDb::new().await;
         let env = start_quiet(&db).await;
         let mut ids = vec![pair_demo(&env).await.1];
         for i in 1..n {
@@ -1115,13 +1077,13 @@ async fn scale_direct(sizes: &[usize]) {
             rss_kib() / 1024
         );
         env.stop().await;
-        db.drop().await;
+        db.drop_now().await;
     }
     println!();
 }
 
 async fn latency(samples: usize, poll: u64) {
-    let db = Db::create().await;
+    let db = TestDb::new().await;
     let env = start(&db, |c| c.crm_poll_seconds = poll).await;
     let (_, _pairing) = pair_demo(&env).await;
     // Let the first sync finish.
@@ -1205,7 +1167,7 @@ async fn latency(samples: usize, poll: u64) {
         pct(&c2o, 1.0)
     );
     env.stop().await;
-    db.drop().await;
+    db.drop_now().await;
 }
 
 #[tokio::main]
@@ -1233,7 +1195,18 @@ async fn main() {
         scale_direct(if quick { &[10, 50] } else { &[10, 100, 500] }).await;
     }
     if run("worker") {
-        if quick {
+        // `--pairings=N[,M]`: only these sizes, simulators in their own process (a focused re-run).
+        let sizes: Option<Vec<usize>> = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--pairings="))
+            .map(|v| {
+                v.split(',')
+                    .map(|n| n.parse().expect("--pairings takes numbers"))
+                    .collect()
+            });
+        if let Some(sizes) = sizes {
+            scale_worker(&sizes, 0, Duration::from_secs(90)).await;
+        } else if quick {
             scale_worker(&[200], 200, Duration::from_secs(70)).await;
         } else {
             scale_worker(&[10_000, 12_500], 5_000, Duration::from_secs(90)).await;
