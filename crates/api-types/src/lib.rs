@@ -11,6 +11,8 @@
 //!   [`preferences`], [`login`], [`picklists`], [`relations`], [`items`], [`messages`], [`sync`],
 //!   [`error_reports`], [`demo`].
 //! * [`manifest`] — fills the server's public URL into the add-in manifest template.
+//! * [`wire`] — the pane's small JSON codec for these types (same wire format as the serde derives,
+//!   kept in step by tests; the server uses serde).
 //!
 //! Architecture invariant: this crate does no IO and depends on nothing but serde, chrono and thiserror,
 //! because it is compiled into the WASM task pane, where every dependency costs download size.
@@ -34,6 +36,7 @@ pub mod routes;
 pub mod session;
 pub mod sync;
 pub mod validation;
+pub mod wire;
 
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use preferences::{Language, UiLanguage};

@@ -21,8 +21,7 @@ use api_types::relations::{Relation, RelationKind};
 use api_types::routes;
 use api_types::session::{CreateSession, Session};
 use api_types::sync::{SyncNowResponse, SyncStatus};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use api_types::wire::{self, FromJson, ToJson};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -102,12 +101,10 @@ async fn raw(
     Ok((response.status(), text))
 }
 
-fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
+fn decode<T: FromJson>(status: u16, text: &str) -> ApiResult<T> {
     if (200..300).contains(&status) {
-        // Parsed to a `Value` first (one parser instance), then mapped onto `T`: per answer type this
-        // compiles only the small tree walk, not the whole streaming parser (WASM size).
         parse_value(text)
-            .and_then(|v| serde_json::from_value(v).ok())
+            .and_then(|v| T::from_json(&v).ok())
             .ok_or_else(|| {
                 ApiError::new(ErrorCode::Unknown, lang())
                     .with_message(t(K::UnexpectedAnswer, lang()))
@@ -118,15 +115,15 @@ fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
 }
 
 /// The body as JSON (an empty body is `null`); `None` when it is not JSON.
-fn parse_value(text: &str) -> Option<serde_json::Value> {
+fn parse_value(text: &str) -> Option<wire::Json> {
     let text = if text.trim().is_empty() { "null" } else { text };
-    serde_json::from_str(text).ok()
+    wire::parse(text).ok()
 }
 
 /// The server's error answer, or one made from the status when the body is not ours.
 fn decode_error(status: u16, text: &str) -> ApiError {
     parse_value(text)
-        .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
+        .and_then(|v| ApiError::from_json(&v).ok())
         .unwrap_or_else(|| {
             let code = match status {
                 401 => ErrorCode::Unauthorized,
@@ -172,7 +169,7 @@ pub async fn session(force_new: bool) -> ApiResult<Session> {
         }
     }
     let identity_token = identity_token().await?;
-    let body = serde_json::to_string(&CreateSession { identity_token }).unwrap_or_default();
+    let body = CreateSession { identity_token }.to_json();
     let (status, text) = raw("POST", routes::SESSION, Some(body), None).await?;
     let s: Session = decode(status, &text)?;
     SESSION.with(|cur| *cur.borrow_mut() = Some(s.clone()));
@@ -199,13 +196,13 @@ async fn call_raw(method: &str, path: &str, body: Option<String>) -> ApiResult<(
     Ok((status, text))
 }
 
-async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
+async fn call<T: FromJson>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
     let (status, text) = call_raw(method, path, body).await?;
     decode(status, &text)
 }
 
-fn json<B: Serialize>(b: &B) -> Option<String> {
-    serde_json::to_string(b).ok()
+fn json<B: ToJson>(b: &B) -> Option<String> {
+    Some(b.to_json())
 }
 
 pub async fn calendars() -> ApiResult<Vec<Calendar>> {

@@ -1,0 +1,336 @@
+//! The task pane's JSON codec for the types of this crate: the same wire format as their serde derives,
+//! without serde's generic machinery.
+//!
+//! Why not serde in the pane: the pane's download budget is 200 KB gzipped, and serde_json's
+//! deserializers, monomorphised for every answer type, were the largest part of the WASM that is not
+//! Leptos (about 30 KB gzipped). Here every type is read from one [`Json`] tree by a few lines of
+//! non-generic code. The server keeps serde (with `deny_unknown_fields` on requests, OpenAPI schemas).
+//!
+//! The two cannot drift apart silently:
+//! * [`wire_struct!`] builds each struct with a struct literal and [`wire_enum!`] matches every variant,
+//!   so a field or variant added to a type does not compile until it is added here;
+//! * the tests below send a sample of every type through serde one way and this codec the other way
+//!   (and back), including strings that need escaping, so names and shapes must agree.
+
+pub mod json;
+mod types;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+pub use json::{Json, SyntaxError, parse};
+
+/// A JSON document that does not have the shape of the expected type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Where, as member names from the outside in (`"relations.accounts"`); empty for the whole value.
+    pub path: String,
+    /// What was expected there, or what was wrong.
+    pub expected: &'static str,
+}
+
+impl WireError {
+    fn expected(expected: &'static str) -> Self {
+        Self {
+            path: String::new(),
+            expected,
+        }
+    }
+
+    fn within(mut self, name: &str) -> Self {
+        self.path = if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}.{}", self.path)
+        };
+        self
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "expected {}", self.expected)
+        } else {
+            write!(f, "{}: expected {}", self.path, self.expected)
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// A value read from JSON.
+pub trait FromJson: Sized {
+    fn from_json(v: &Json) -> Result<Self, WireError>;
+
+    /// The value of an absent member: `None` (an error) except for `Option`, which is `None` — the
+    /// same rule as serde's derive.
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+/// A value written as JSON.
+pub trait ToJson {
+    fn write_json(&self, out: &mut String);
+
+    fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// Parses `text` and reads a `T` from it.
+pub fn from_str<T: FromJson>(text: &str) -> Result<T, WireError> {
+    let v = parse(text).map_err(|_| WireError::expected("JSON"))?;
+    T::from_json(&v)
+}
+
+/// Member `name` of object `v` (absent: [`FromJson::absent`]).
+pub fn field<T: FromJson>(v: &Json, name: &str) -> Result<T, WireError> {
+    match v.get(name) {
+        Some(x) => T::from_json(x).map_err(|e| e.within(name)),
+        None => T::absent().ok_or_else(|| WireError::expected("a value").within(name)),
+    }
+}
+
+/// Member `name` of object `v`, or `T::default()` when absent (serde's `#[serde(default)]`).
+pub fn field_or_default<T: FromJson + Default>(v: &Json, name: &str) -> Result<T, WireError> {
+    match v.get(name) {
+        Some(x) => T::from_json(x).map_err(|e| e.within(name)),
+        None => Ok(T::default()),
+    }
+}
+
+/// Fails unless `v` is an object (before its members are read).
+pub fn object(v: &Json) -> Result<(), WireError> {
+    match v {
+        Json::Obj(_) => Ok(()),
+        _ => Err(WireError::expected("an object")),
+    }
+}
+
+/// Writes `"name":value`, after a comma unless it is the first member.
+pub fn member<T: ToJson + ?Sized>(out: &mut String, name: &str, v: &T) {
+    if !out.ends_with('{') {
+        out.push(',');
+    }
+    json::write_str(out, name);
+    out.push(':');
+    v.write_json(out);
+}
+
+/// `FromJson` and `ToJson` for a struct with named fields: every field, the ones after `default:`
+/// taking their `Default` when absent (`#[serde(default)]`).
+macro_rules! wire_struct {
+    ($ty:ident { $($f:ident),* $(,)? } $(default: { $($d:ident),* $(,)? })?) => {
+        impl $crate::wire::FromJson for $ty {
+            fn from_json(v: &$crate::wire::Json) -> Result<Self, $crate::wire::WireError> {
+                $crate::wire::object(v)?;
+                Ok($ty {
+                    $($f: $crate::wire::field(v, stringify!($f))?,)*
+                    $($($d: $crate::wire::field_or_default(v, stringify!($d))?,)*)?
+                })
+            }
+        }
+        impl $crate::wire::ToJson for $ty {
+            fn write_json(&self, out: &mut String) {
+                out.push('{');
+                $($crate::wire::member(out, stringify!($f), &self.$f);)*
+                $($($crate::wire::member(out, stringify!($d), &self.$d);)*)?
+                out.push('}');
+            }
+        }
+    };
+}
+
+/// `FromJson` and `ToJson` for a fieldless enum written as its snake_case name; with `other:`, an
+/// unknown name reads as that variant (`#[serde(other)]`).
+macro_rules! wire_enum {
+    ($ty:ident { $($v:ident = $name:literal),* $(,)? } $(other: $other:ident)?) => {
+        impl $crate::wire::FromJson for $ty {
+            fn from_json(v: &$crate::wire::Json) -> Result<Self, $crate::wire::WireError> {
+                let $crate::wire::Json::Str(s) = v else {
+                    return Err($crate::wire::WireError {
+                        path: String::new(),
+                        expected: concat!("a ", stringify!($ty), " name"),
+                    });
+                };
+                Ok(match s.as_str() {
+                    $($name => $ty::$v,)*
+                    $(_ => $ty::$other,)?
+                    #[allow(unreachable_patterns)]
+                    _ => {
+                        return Err($crate::wire::WireError {
+                            path: String::new(),
+                            expected: concat!("a ", stringify!($ty), " name"),
+                        })
+                    }
+                })
+            }
+        }
+        impl $crate::wire::ToJson for $ty {
+            fn write_json(&self, out: &mut String) {
+                $crate::wire::json::write_str(out, match self { $($ty::$v => $name,)* });
+            }
+        }
+    };
+}
+pub(crate) use {wire_enum, wire_struct};
+
+impl FromJson for String {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        match v {
+            Json::Str(s) => Ok(s.clone()),
+            _ => Err(WireError::expected("a string")),
+        }
+    }
+}
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut String) {
+        json::write_str(out, self);
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut String) {
+        json::write_str(out, self);
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        match v {
+            Json::Bool(b) => Ok(*b),
+            _ => Err(WireError::expected("true or false")),
+        }
+    }
+}
+
+impl ToJson for bool {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+/// Unsigned integers: a JSON number without fraction or exponent that fits (as serde_json reads them).
+fn unsigned(v: &Json) -> Result<u64, WireError> {
+    match v {
+        Json::Num(n) => n.parse().map_err(|_| WireError::expected("a whole number")),
+        _ => Err(WireError::expected("a whole number")),
+    }
+}
+
+macro_rules! wire_unsigned {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Json) -> Result<Self, WireError> {
+                <$t>::try_from(unsigned(v)?).map_err(|_| WireError::expected("a smaller number"))
+            }
+        }
+        impl ToJson for $t {
+            fn write_json(&self, out: &mut String) {
+                out.push_str(&self.to_string());
+            }
+        }
+    )*};
+}
+wire_unsigned!(u16, u32, u64);
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        match v {
+            Json::Null => Ok(None),
+            v => T::from_json(v).map(Some),
+        }
+    }
+
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Some(v) => v.write_json(out),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+fn items(v: &Json) -> Result<&[Json], WireError> {
+    match v {
+        Json::Arr(items) => Ok(items),
+        _ => Err(WireError::expected("an array")),
+    }
+}
+
+fn write_items<'a, T: ToJson + 'a>(out: &mut String, items: impl IntoIterator<Item = &'a T>) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item.write_json(out);
+    }
+    out.push(']');
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        items(v)?.iter().map(T::from_json).collect()
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn write_json(&self, out: &mut String) {
+        write_items(out, self);
+    }
+}
+
+impl<T: FromJson + Ord> FromJson for BTreeSet<T> {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        items(v)?.iter().map(T::from_json).collect()
+    }
+}
+
+impl<T: ToJson> ToJson for BTreeSet<T> {
+    fn write_json(&self, out: &mut String) {
+        write_items(out, self);
+    }
+}
+
+/// Instants are RFC 3339 strings (chrono's serde format).
+impl FromJson for DateTime<Utc> {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        match v {
+            Json::Str(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| WireError::expected("an RFC 3339 instant")),
+            _ => Err(WireError::expected("an RFC 3339 instant")),
+        }
+    }
+}
+
+impl ToJson for DateTime<Utc> {
+    fn write_json(&self, out: &mut String) {
+        json::write_str(
+            out,
+            &self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        );
+    }
+}
+
+/// An empty answer (`204`, read as `null`).
+impl FromJson for () {
+    fn from_json(v: &Json) -> Result<Self, WireError> {
+        match v {
+            Json::Null => Ok(()),
+            _ => Err(WireError::expected("no content")),
+        }
+    }
+}
