@@ -156,12 +156,16 @@ macro_rules! error_codes {
 
             /// The default user-facing text.
             pub fn message(self, lang: UiLanguage) -> &'static str {
-                match (self, lang) {
-                    $( (ErrorCode::$variant, UiLanguage::Fi) => $fi,
-                       (ErrorCode::$variant, UiLanguage::En) => $en, )*
-                    (ErrorCode::Unknown, UiLanguage::Fi) => "Tapahtui odottamaton virhe. Yritä uudelleen.",
-                    (ErrorCode::Unknown, UiLanguage::En) => "Something unexpected went wrong. Please try again.",
-                }
+                // A table in variant order (`Unknown` last), indexed by language (Fi, En): one lookup
+                // instead of a branch per text in the pane's WASM.
+                const MESSAGES: &[[&str; 2]] = &[
+                    $( [$fi, $en], )*
+                    [
+                        "Tapahtui odottamaton virhe. Yritä uudelleen.",
+                        "Something unexpected went wrong. Please try again.",
+                    ],
+                ];
+                MESSAGES[self as usize][lang as usize]
             }
         }
     };
@@ -297,6 +301,13 @@ mod tests {
             assert!((400..600).contains(&code.http_status()));
             assert_ne!(code.message(UiLanguage::Fi), code.message(UiLanguage::En));
         }
+        // The message table is in variant order: spot-check both ends and a middle code.
+        assert_eq!(ErrorCode::BadRequest.message(UiLanguage::Fi), "Pyyntö oli virheellinen.");
+        assert_eq!(ErrorCode::NotFound.message(UiLanguage::En), "Not found.");
+        assert_eq!(
+            ErrorCode::Unknown.message(UiLanguage::En),
+            "Something unexpected went wrong. Please try again."
+        );
     }
 
     #[test]

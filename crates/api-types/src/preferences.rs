@@ -17,6 +17,7 @@ pub const FUTURE_DAYS_MAX: u16 = 365;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+/// The order (Fi, En) is an index into the text tables (`lang as usize`).
 pub enum UiLanguage {
     #[default]
     Fi,

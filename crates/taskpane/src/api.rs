@@ -102,16 +102,22 @@ async fn raw(
 }
 
 fn decode<T: FromJson>(status: u16, text: &str) -> ApiResult<T> {
+    let v = decode_value(status, text)?;
+    T::from_json(&v).map_err(|_| unexpected_answer())
+}
+
+/// A 2xx answer's JSON, or the error the answer stands for. Not generic (WASM size): per answer type
+/// only `from_json` is compiled.
+fn decode_value(status: u16, text: &str) -> ApiResult<wire::Json> {
     if (200..300).contains(&status) {
-        parse_value(text)
-            .and_then(|v| T::from_json(&v).ok())
-            .ok_or_else(|| {
-                ApiError::new(ErrorCode::Unknown, lang())
-                    .with_message(t(K::UnexpectedAnswer, lang()))
-            })
+        parse_value(text).ok_or_else(unexpected_answer)
     } else {
         Err(decode_error(status, text))
     }
+}
+
+fn unexpected_answer() -> ApiError {
+    ApiError::new(ErrorCode::Unknown, lang()).with_message(t(K::UnexpectedAnswer, lang()))
 }
 
 /// The body as JSON (an empty body is `null`); `None` when it is not JSON.

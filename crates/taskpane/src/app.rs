@@ -10,6 +10,7 @@ use crate::i18n::{K, t};
 use crate::office::{self, Host, OfficeItem};
 use crate::route::Route;
 use crate::views;
+use crate::views::widgets::handler;
 use crate::{api, browser};
 
 /// Something loaded from the server.
@@ -254,7 +255,7 @@ pub fn App() -> impl IntoView {
                 <button
                     type="button"
                     class="icon-button"
-                    on:click=move |_| ctx.dark.update(|d| *d = !*d)
+                    on:click=handler(move |_| ctx.dark.update(|d| *d = !*d))
                     aria-pressed=move || if ctx.dark.get() { "true" } else { "false" }
                     title=ctx.tx(K::DarkTheme)
                 >
@@ -264,7 +265,7 @@ pub fn App() -> impl IntoView {
                 <button
                     type="button"
                     class="lang-toggle"
-                    on:click=move |_| ctx.lang.update(|l| *l = if *l == UiLanguage::Fi { UiLanguage::En } else { UiLanguage::Fi })
+                    on:click=handler(move |_| ctx.lang.update(|l| *l = if *l == UiLanguage::Fi { UiLanguage::En } else { UiLanguage::Fi }))
                     title=ctx.tx(K::AppLanguage)
                     lang=move || if ctx.lang.get() == UiLanguage::Fi { "en" } else { "fi" }
                 >

@@ -10,7 +10,7 @@ use api_types::validation::{self, fields};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{action_error, check_field, field_error, focus_first_error, needs_pairing};
+use super::widgets::{handler, action_error, check_field, field_error, focus_first_error, needs_pairing};
 use crate::app::{Ctx, Load, ctx};
 use crate::forms::{FormErrors, ItemForm, RELATION_KINDS, visible_hits};
 use crate::i18n::K;
@@ -65,13 +65,13 @@ fn NoItem() -> impl IntoView {
     view! {
         <p class="notice">{ctx.tx(K::NoItemOpen)}</p>
         {move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! {
-            <form class="form" on:submit=open>
+            <form class="form" on:submit=handler(open)>
                 <div class="field">
                     <label for="preview-item-id">{ctx.tx(K::PreviewItemId)}</label>
-                    <input id="preview-item-id" type="text" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev))/>
+                    <input id="preview-item-id" type="text" prop:value=move || id.get() on:input=handler(move |ev| id.set(event_target_value(&ev)))/>
                 </div>
                 <div class="check">
-                    <input type="checkbox" id="preview-item-message" prop:checked=move || is_message.get() on:change=move |ev| is_message.set(event_target_checked(&ev))/>
+                    <input type="checkbox" id="preview-item-message" prop:checked=move || is_message.get() on:change=handler(move |ev| is_message.set(event_target_checked(&ev)))/>
                     <label for="preview-item-message">{ctx.tx(K::PreviewItemIsMessage)}</label>
                 </div>
                 <div class="actions"><button type="submit">{ctx.tx(K::Open)}</button></div>
@@ -100,7 +100,7 @@ fn UnsavedItem() -> impl IntoView {
     view! {
         <p class="notice">{ctx.tx(K::UnsavedItem)}</p>
         <div class="actions">
-            <button type="button" class="primary" on:click=save>{ctx.tx(K::SaveItemFirst)}</button>
+            <button type="button" class="primary" on:click=handler(save)>{ctx.tx(K::SaveItemFirst)}</button>
             <p class="action-error" role="alert">{move || error.get()}</p>
         </div>
     }
@@ -163,7 +163,7 @@ fn picklist_select(
                 aria-invalid=move || if invalid() { "true" } else { "false" }
                 aria-describedby=format!("{name}-error")
                 prop:value=get
-                on:change=move |ev| set(event_target_value(&ev))
+                on:change=handler(move |ev| set(event_target_value(&ev)))
             >
                 <option value="">{ctx.tx(K::EmptyChoice)}</option>
                 {move || {
@@ -273,7 +273,7 @@ fn AppointmentView(id: String, subject: String) -> impl IntoView {
                 {i.type_is_default.then(|| view! { <p class="hint">{ctx.tx(K::TypeFromDefault)}</p> })}
             }.into_any(),
         }}
-        <form class="form" on:submit=save novalidate=true>
+        <form class="form" on:submit=handler(save) novalidate=true>
             {picklist_select(ctx, K::ActivityType, fields::ACTIVITY_TYPE, types, errors,
                 move || form.with(|f| f.activity_type.clone()), move |v| form.update(|f| f.activity_type = v))}
             {move || form.with(|f| f.activity_type.is_empty()).then(|| view! {
@@ -370,7 +370,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
                 </div>
             })
         }}
-        <form class="form" on:submit=save novalidate=true>
+        <form class="form" on:submit=handler(save) novalidate=true>
             {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).collect_view()}
             {field_error(ctx, errors, fields::RELATIONS)}
             {check_field(ctx, K::IncludeAttachments, None, "include_attachments",
@@ -467,7 +467,7 @@ fn RelationPicker(
                                         type="button"
                                         class="chip-remove"
                                         aria-label=move || format!("{} {}", ctx.t(K::Remove), name)
-                                        on:click=move |_| form.update(|f| f.remove_relation(kind, &id))
+                                        on:click=handler(move |_| form.update(|f| f.remove_relation(kind, &id)))
                                     >
                                         "×"
                                     </button>
@@ -484,21 +484,21 @@ fn RelationPicker(
                 placeholder=ctx.tx(K::SearchPlaceholder)
                 aria-controls=list_id.clone()
                 prop:value=move || q.get()
-                on:input=move |ev| {
+                on:input=handler(move |ev| {
                     let v = event_target_value(&ev);
                     q.set(v.clone());
                     search(v);
-                }
-                on:focus=move |_| {
+                })
+                on:focus=handler(move |_| {
                     if q.get_untracked().is_empty() {
                         search(String::new());
                     }
-                }
-                on:keydown=move |ev| {
+                })
+                on:keydown=handler(move |ev: leptos::ev::KeyboardEvent| {
                     if ev.key() == "Escape" {
                         hits.set(Vec::new());
                     }
-                }
+                })
             />
             <p class="field-error">{move || error.get()}</p>
             <ul class="hits" id=list_id>
@@ -512,7 +512,7 @@ fn RelationPicker(
                             let name = h.name.clone();
                             view! {
                                 <li>
-                                    <button type="button" class="hit" on:click=move |_| pick(h.clone())>
+                                    <button type="button" class="hit" on:click=handler(move |_| pick(h.clone()))>
                                         <span class="name">{name}</span>
                                         {detail.map(|d| view! { <span class="detail">{d}</span> })}
                                         {related.then(|| view! { <span class="badge info">{ctx.tx(K::Related)}</span> })}

@@ -5,7 +5,7 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{action_error, check_field, focus_first_error, needs_pairing, text_field};
+use super::widgets::{handler, action_error, check_field, focus_first_error, needs_pairing, text_field};
 use crate::app::ctx;
 use crate::forms::{FormErrors, LoginForm};
 use crate::i18n::K;
@@ -69,7 +69,7 @@ fn LoggedIn(remembered: bool, username: String) -> impl IntoView {
             <p class="hint">{ctx.tx(if remembered { K::RememberedNote } else { K::NotRememberedNote })}</p>
         </div>
         <div class="actions">
-            <button type="button" on:click=logout disabled=move || busy.get() aria-describedby="logout-error">{ctx.tx(K::LogOut)}</button>
+            <button type="button" on:click=handler(logout) disabled=move || busy.get() aria-describedby="logout-error">{ctx.tx(K::LogOut)}</button>
             <a class="button" href=Route::Status.hash()>{ctx.tx(K::NavStatus)}</a>
             {action_error(ctx, errors, "logout-error")}
         </div>
@@ -132,7 +132,7 @@ fn LoginFormView(username: String, cooldown: Option<i64>) -> impl IntoView {
     };
 
     view! {
-        <form class="form" on:submit=submit novalidate=true>
+        <form class="form" on:submit=handler(submit) novalidate=true>
             {text_field(ctx, K::User, None, fields::USERNAME, "text", "username", errors,
                 move || form.with(|f| f.username.clone()), move |v| form.update(|f| f.username = v))}
             {text_field(ctx, K::Password, None, fields::PASSWORD, "password", "current-password", errors,

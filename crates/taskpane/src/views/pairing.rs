@@ -8,7 +8,7 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{action_error, focus_first_error, text_field};
+use super::widgets::{action_error, focus_first_error, handler, text_field};
 use crate::api;
 use crate::app::{Ctx, Load, ctx};
 use crate::browser;
@@ -118,7 +118,7 @@ fn PairingForm() -> impl IntoView {
 
     let cal_invalid = move || errors.with(|e| e.fields.contains_key(fields::CALENDAR_ID));
     view! {
-        <form class="form" on:submit=submit novalidate=true>
+        <form class="form" on:submit=handler(submit) novalidate=true>
             <p class="intro">{ctx.tx(K::PairingIntro)}</p>
             {text_field(ctx, K::ApiKey, Some(K::ApiKeyHint), fields::API_KEY, "password", "off", errors,
                 move || form.with(|f| f.api_key.clone()), move |v| form.update(|f| f.api_key = v))}
@@ -137,7 +137,7 @@ fn PairingForm() -> impl IntoView {
                     aria-invalid=move || if cal_invalid() { "true" } else { "false" }
                     aria-describedby="calendar_id-error"
                     prop:value=move || form.with(|f| f.calendar_id.clone())
-                    on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.calendar_id = v) }
+                    on:change=handler(move |ev| { let v = event_target_value(&ev); form.update(|f| f.calendar_id = v) })
                 >
                     {move || match calendars.get() {
                         Load::Ready(list) => list
@@ -252,15 +252,15 @@ fn Paired(
             <p>{ctx.tx(K::UnpairExplain)}</p>
             {move || match stage.get() {
                 Stage::Idle => view! {
-                    <button type="button" on:click=move |_| { stage.set(Stage::Confirm); browser::focus("unpair-confirm") }>
+                    <button type="button" on:click=handler(move |_| { stage.set(Stage::Confirm); browser::focus("unpair-confirm") })>
                         {ctx.tx(K::Unpair)}
                     </button>
                 }.into_any(),
                 Stage::Confirm => view! {
                     <p role="alert">{ctx.tx(K::UnpairConfirm)}</p>
                     <div class="actions">
-                        <button id="unpair-confirm" type="button" class="danger" on:click=unpair>{ctx.tx(K::Unpair)}</button>
-                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{ctx.tx(K::Cancel)}</button>
+                        <button id="unpair-confirm" type="button" class="danger" on:click=handler(unpair)>{ctx.tx(K::Unpair)}</button>
+                        <button type="button" on:click=handler(move |_| stage.set(Stage::Idle))>{ctx.tx(K::Cancel)}</button>
                     </div>
                 }.into_any(),
                 Stage::Working | Stage::ForcedWorking => view! {
@@ -274,9 +274,9 @@ fn Paired(
                         <p>{ctx.tx(K::NoDuplicatesAnswer)}</p>
                     </div>
                     <div class="actions">
-                        <button id="force-remove" type="button" class="danger" on:click=force>{ctx.tx(K::ForcedRemoval)}</button>
-                        <button type="button" on:click=unpair>{ctx.tx(K::Retry)}</button>
-                        <button type="button" on:click=move |_| stage.set(Stage::Idle)>{ctx.tx(K::Cancel)}</button>
+                        <button id="force-remove" type="button" class="danger" on:click=handler(force)>{ctx.tx(K::ForcedRemoval)}</button>
+                        <button type="button" on:click=handler(unpair)>{ctx.tx(K::Retry)}</button>
+                        <button type="button" on:click=handler(move |_| stage.set(Stage::Idle))>{ctx.tx(K::Cancel)}</button>
                     </div>
                 }.into_any(),
             }}

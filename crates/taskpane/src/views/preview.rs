@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::app::{connect, ctx};
 use crate::i18n::K;
+use crate::views::widgets::handler;
 use crate::office::{self, Host};
 use crate::{api, browser};
 
@@ -29,7 +30,7 @@ pub fn PreviewBar() -> impl IntoView {
         connect(ctx);
     };
     view! {
-        <form class="preview" on:submit=submit>
+        <form class="preview" on:submit=handler(submit)>
             <p class="preview-title">
                 <strong>{ctx.tx(K::PreviewTitle)}</strong>
                 " "
@@ -42,7 +43,7 @@ pub fn PreviewBar() -> impl IntoView {
                     type="email"
                     autocomplete="email"
                     prop:value=move || email.get()
-                    on:input=move |ev| email.set(event_target_value(&ev))
+                    on:input=handler(move |ev| email.set(event_target_value(&ev)))
                 />
                 <button type="submit" class="secondary">{ctx.tx(K::Connect)}</button>
             </div>
@@ -58,7 +59,7 @@ pub fn NotConnected() -> impl IntoView {
             {move || match ctx.connect_error.get() {
                 Some(err) => view! {
                     <p class="action-error">{err}</p>
-                    <button type="button" on:click=move |_| connect(ctx)>{ctx.tx(K::Retry)}</button>
+                    <button type="button" on:click=handler(move |_| connect(ctx))>{ctx.tx(K::Retry)}</button>
                 }
                     .into_any(),
                 None if matches!(ctx.host.get(), Some(Host::Preview)) && api::current_session().is_none() => {

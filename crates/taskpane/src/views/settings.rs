@@ -8,7 +8,7 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{
+use super::widgets::{handler, 
     action_error, check_field, days_field, field_error, focus_first_error, needs_pairing,
 };
 use crate::api;
@@ -102,11 +102,15 @@ fn SettingsForm() -> impl IntoView {
         });
     };
 
+    let loaded = Memo::new(move |_| form.with(Option::is_some));
     view! {
         {move || load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> })}
         {move || form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> })}
-        <Show when=move || form.with(Option::is_some)>
-            <form class="form" on:submit=submit novalidate=true>
+        // Built once the preferences are loaded, and kept while they are edited: the closure reads
+        // only the memo, which changes when loading finishes (a plain closure, not `<Show>`, whose
+        // children machinery costs WASM size).
+        {move || loaded.get().then(|| view! {
+            <form class="form" on:submit=handler(submit) novalidate=true>
                 {direction(ctx, form, types, errors, Dir::OutlookToCrm, K::OutlookToCrm)}
                 {direction(ctx, form, types, errors, Dir::CrmToOutlook, K::CrmToOutlook)}
                 {languages(ctx, form)}
@@ -119,7 +123,7 @@ fn SettingsForm() -> impl IntoView {
                 </div>
                 <p class="hint">{ctx.tx(K::SettingsTakeEffect)}</p>
             </form>
-        </Show>
+        })}
     }
 }
 
@@ -195,8 +199,8 @@ fn type_list(
             <legend>{ctx.tx(label)}</legend>
             <p class="hint" id=format!("{name}-hint")>{ctx.tx(hint)}</p>
             <div class="type-buttons">
-                <button type="button" class="link" on:click=move |_| all(true)>{ctx.tx(K::SelectAll)}</button>
-                <button type="button" class="link" on:click=move |_| all(false)>{ctx.tx(K::SelectNone)}</button>
+                <button type="button" class="link" on:click=handler(move |_| all(true))>{ctx.tx(K::SelectAll)}</button>
+                <button type="button" class="link" on:click=handler(move |_| all(false))>{ctx.tx(K::SelectNone)}</button>
             </div>
             <div class="checks">
                 {move || match types.get() {
@@ -212,10 +216,10 @@ fn type_list(
                                         type="checkbox"
                                         id=id.clone()
                                         prop:checked=move || get(form, |f| f.types(d, list).contains(&value)).unwrap_or(false)
-                                        on:change=move |ev| {
+                                        on:change=handler(move |ev| {
                                             let on = event_target_checked(&ev);
                                             set(form, |f| f.toggle_type(d, list, &value2, on))
-                                        }
+                                        })
                                     />
                                     <label for=id>{e.label}</label>
                                 </div>
@@ -241,12 +245,12 @@ fn languages(ctx: Ctx, form: RwSignal<Option<SettingsForm>>) -> impl IntoView {
                 <select
                     id="app_language"
                     prop:value=move || get(form, |f| f.app_language.code()).unwrap_or("fi")
-                    on:change=move |ev| {
+                    on:change=handler(move |ev| {
                         let lang = UiLanguage::from_tag(&event_target_value(&ev));
                         set(form, |f| f.app_language = lang);
                         // At once, without a reload; saved with the form.
                         ctx.lang.set(lang);
-                    }
+                    })
                 >
                     <option value="fi" lang="fi">"Suomi"</option>
                     <option value="en" lang="en">"English"</option>
@@ -257,11 +261,11 @@ fn languages(ctx: Ctx, form: RwSignal<Option<SettingsForm>>) -> impl IntoView {
                 <select
                     id="picklist_language"
                     prop:value=move || get(form, |f| f.picklist_language.code()).unwrap_or("fi")
-                    on:change=move |ev| {
+                    on:change=handler(move |ev| {
                         if let Some(l) = Language::from_code(&event_target_value(&ev)) {
                             set(form, |f| f.picklist_language = l);
                         }
-                    }
+                    })
                 >
                     <option value="fi" lang="fi">"Suomi"</option>
                     <option value="en" lang="en">"English"</option>
@@ -317,7 +321,7 @@ fn calendar(
                                     name="private_entries"
                                     id=id.clone()
                                     prop:checked=move || get(form, |f| f.private_entries == mode).unwrap_or(false)
-                                    on:change=move |_| set(form, |f| f.private_entries = mode)
+                                    on:change=handler(move |_| set(form, |f| f.private_entries = mode))
                                 />
                                 <label for=id>{ctx.tx(label)}</label>
                             </div>
@@ -339,7 +343,7 @@ fn calendar(
                         types.track();
                         get(form, |f| f.default_activity_type.clone()).unwrap_or_default()
                     }
-                    on:change=move |ev| { let v = event_target_value(&ev); set(form, |f| f.default_activity_type = v) }
+                    on:change=handler(move |ev| { let v = event_target_value(&ev); set(form, |f| f.default_activity_type = v) })
                 >
                     <option value="">{ctx.tx(K::EmptyChoice)}</option>
                     // The options follow the activity types only: not rebuilt on every change of the form.

@@ -6,7 +6,7 @@ use api_types::sync::{DirectionStatus, RunOutcome, SyncStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{action_error, needs_pairing};
+use super::widgets::{handler, action_error, needs_pairing};
 use crate::app::{Ctx, Load, ctx};
 use crate::forms::FormErrors;
 use crate::i18n::K;
@@ -69,7 +69,7 @@ fn Status() -> impl IntoView {
 
     view! {
         <div class="actions">
-            <button type="button" class="primary" on:click=sync_now disabled=move || busy.get() aria-describedby="sync-error">
+            <button type="button" class="primary" on:click=handler(sync_now) disabled=move || busy.get() aria-describedby="sync-error">
                 {ctx.tx(K::SyncNow)}
             </button>
             {action_error(ctx, errors, "sync-error")}

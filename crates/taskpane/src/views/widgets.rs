@@ -85,7 +85,7 @@ fn text_field_erased(
                 prop:value=move || get()
                 aria-invalid=move || if invalid() { "true" } else { "false" }
                 aria-describedby=described
-                on:input=move |ev| set(event_target_value(&ev))
+                on:input=handler(move |ev| set(event_target_value(&ev)))
             />
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{ctx.tx(h)}</p> })}
             {field_error(ctx, errors, name)}
@@ -133,7 +133,7 @@ fn days_field_erased(
                     prop:value=move || get()
                     aria-invalid=move || if invalid() { "true" } else { "false" }
                     aria-describedby=format!("{hint_id} {}", err_id(name))
-                    on:input=move |ev| set(event_target_value(&ev))
+                    on:input=handler(move |ev| set(event_target_value(&ev)))
                 />
                 <span class="unit" id=hint_id>{move || format!("{} (0–{max})", ctx.t(K::Days))}</span>
             </div>
@@ -171,7 +171,7 @@ fn check_field_erased(
                 id=id
                 prop:checked=move || get()
                 aria-describedby=hint.map(|_| hint_id.clone())
-                on:change=move |ev| set(event_target_checked(&ev))
+                on:change=handler(move |ev| set(event_target_checked(&ev)))
             />
             <label for=id>{ctx.tx(label)}</label>
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{ctx.tx(h)}</p> })}
@@ -204,4 +204,10 @@ pub fn focus_first_error(errors: &FormErrors, order: &[&str]) {
     if let Some(f) = errors.first_field(order) {
         crate::browser::focus(f);
     }
+}
+
+/// An event handler as `Box<dyn FnMut(E)>`: every handler of one event kind then has the same type, so
+/// Leptos's event-listener code is compiled once per event kind instead of once per handler (WASM size).
+pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
+    Box::new(f)
 }
