@@ -10,7 +10,7 @@ use crate::i18n::{K, t};
 use crate::office::{self, Host, OfficeItem};
 use crate::route::Route;
 use crate::views;
-use crate::views::widgets::handler;
+use crate::views::widgets::{dynamic, handler};
 use crate::{api, browser};
 
 /// Something loaded from the server.
@@ -269,12 +269,12 @@ pub fn App() -> impl IntoView {
                     title=ctx.tx(K::AppLanguage)
                     lang=move || if ctx.lang.get() == UiLanguage::Fi { "en" } else { "fi" }
                 >
-                    {move || if ctx.lang.get() == UiLanguage::Fi { "English" } else { "Suomi" }}
+                    {dynamic(move || (if ctx.lang.get() == UiLanguage::Fi { "English" } else { "Suomi" }).into_any())}
                 </button>
             </header>
-            {move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! { <views::preview::PreviewBar/> })}
+            {dynamic(move || (matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! { <views::preview::PreviewBar/> })).into_any())}
             <nav class="tabs" aria-label=ctx.tx(K::Navigation)>
-                {move || {
+                {dynamic(move || ({
                     let current = ctx.route.get();
                     [
                         (Route::Pairing, K::NavPreferences),
@@ -292,10 +292,10 @@ pub fn App() -> impl IntoView {
                             }
                         })
                         .collect_view()
-                }}
+                }).into_any())}
             </nav>
             <main id="main">
-                {move || {
+                {dynamic(move || ({
                     if ctx.host.get().is_none() {
                         return view! { <p class="muted" role="status">{ctx.tx(K::Starting)}</p> }.into_any();
                     }
@@ -309,9 +309,9 @@ pub fn App() -> impl IntoView {
                         Route::Item => view! { <views::item::ItemView/> }.into_any(),
                         Route::Status => view! { <views::status::StatusView/> }.into_any(),
                     }
-                }}
+                }).into_any())}
             </main>
-            <p class="live" aria-live="polite" role="status">{move || ctx.announce.get()}</p>
+            <p class="live" aria-live="polite" role="status">{dynamic(move || (ctx.announce.get()).into_any())}</p>
         </div>
     }
 }

@@ -8,7 +8,7 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{handler, 
+use super::widgets::{dynamic, handler, 
     action_error, check_field, days_field, field_error, focus_first_error, needs_pairing,
 };
 use crate::api;
@@ -27,7 +27,7 @@ pub fn SettingsView() -> impl IntoView {
                 <a class="step" href=Route::Pairing.hash()>{ctx.tx(K::Step1)}</a>
                 <span class="step current">{ctx.tx(K::Step2)}</span>
             </p>
-            {move || if ctx.is_paired() { view! { <SettingsForm/> }.into_any() } else { needs_pairing(ctx).into_any() }}
+            {dynamic(move || (if ctx.is_paired() { view! { <SettingsForm/> }.into_any() } else { needs_pairing(ctx).into_any() }).into_any())}
         </section>
     }
 }
@@ -104,12 +104,12 @@ fn SettingsForm() -> impl IntoView {
 
     let loaded = Memo::new(move |_| form.with(Option::is_some));
     view! {
-        {move || load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> })}
-        {move || form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> })}
+        {dynamic(move || (load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> })).into_any())}
+        {dynamic(move || (form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> })).into_any())}
         // Built once the preferences are loaded, and kept while they are edited: the closure reads
         // only the memo, which changes when loading finishes (a plain closure, not `<Show>`, whose
         // children machinery costs WASM size).
-        {move || loaded.get().then(|| view! {
+        {dynamic(move || (loaded.get().then(|| view! {
             <form class="form" on:submit=handler(submit) novalidate=true>
                 {direction(ctx, form, types, errors, Dir::OutlookToCrm, K::OutlookToCrm)}
                 {direction(ctx, form, types, errors, Dir::CrmToOutlook, K::CrmToOutlook)}
@@ -117,13 +117,13 @@ fn SettingsForm() -> impl IntoView {
                 {calendar(ctx, form, types, errors)}
                 <div class="actions sticky">
                     <button type="submit" class="primary" disabled=move || busy.get() aria-describedby="settings-error">
-                        {move || if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::Save) }}
+                        {dynamic(move || (if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::Save) }).into_any())}
                     </button>
                     {action_error(ctx, errors, "settings-error")}
                 </div>
                 <p class="hint">{ctx.tx(K::SettingsTakeEffect)}</p>
             </form>
-        })}
+        })).into_any())}
     }
 }
 
@@ -203,7 +203,7 @@ fn type_list(
                 <button type="button" class="link" on:click=handler(move |_| all(false))>{ctx.tx(K::SelectNone)}</button>
             </div>
             <div class="checks">
-                {move || match types.get() {
+                {dynamic(move || (match types.get() {
                     Load::Ready(entries) => entries
                         .into_iter()
                         .map(|e| {
@@ -229,7 +229,7 @@ fn type_list(
                         .into_any(),
                     Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                     Load::Failed(m) => view! { <p class="action-error">{m}</p> }.into_any(),
-                }}
+                }).into_any())}
             </div>
             {field_error(ctx, errors, name)}
         </fieldset>
@@ -292,12 +292,12 @@ fn calendar(
                 move || get(form, |f| f.auto_sync).unwrap_or(false), move |v| set(form, |f| f.auto_sync = v))}
             {check_field(ctx, K::LoginAtStart, Some(K::LoginAtStartHint), "login_at_start",
                 move || get(form, |f| f.login_at_start).unwrap_or(false), move |v| set(form, |f| f.login_at_start = v))}
-            {move || (get(form, |f| f.login_at_start).unwrap_or(false) && !remembered()).then(|| view! {
+            {dynamic(move || ((get(form, |f| f.login_at_start).unwrap_or(false) && !remembered()).then(|| view! {
                 <p class="warning small">
                     {ctx.tx(K::LoginAtStartNeedsRemember)} " "
                     <a href=Route::Login.hash()>{ctx.tx(K::NavLogin)}</a>
                 </p>
-            })}
+            })).into_any())}
             {check_field(ctx, K::AddContacts, None, "add_contacts_to_address_book",
                 move || get(form, |f| f.add_contacts_to_address_book).unwrap_or(false),
                 move |v| set(form, |f| f.add_contacts_to_address_book = v))}
@@ -347,7 +347,7 @@ fn calendar(
                 >
                     <option value="">{ctx.tx(K::EmptyChoice)}</option>
                     // The options follow the activity types only: not rebuilt on every change of the form.
-                    {move || {
+                    {dynamic(move || ({
                         let current = form
                             .with_untracked(|f| f.as_ref().map(|f| f.default_activity_type.clone()))
                             .unwrap_or_default();
@@ -362,12 +362,12 @@ fn calendar(
                                 .into_any(),
                             _ => ().into_any(),
                         }
-                    }}
+                    }).into_any())}
                 </select>
                 <p class="hint" id="default_activity_type-hint">{ctx.tx(K::DefaultActivityTypeHint)}</p>
                 {field_error(ctx, errors, fields::DEFAULT_ACTIVITY_TYPE)}
             </div>
-            {move || {
+            {dynamic(move || ({
                 get(form, SettingsForm::warnings)
                     .unwrap_or_default()
                     .into_iter()
@@ -379,7 +379,7 @@ fn calendar(
                         view! { <p class="warning small">{ctx.tx(k)}</p> }
                     })
                     .collect_view()
-            }}
+            }).into_any())}
             {check_field(ctx, K::EmailTracking, Some(K::EmailTrackingHint), "email_tracking",
                 move || get(form, |f| f.email_tracking).unwrap_or(false), move |v| set(form, |f| f.email_tracking = v))}
         </fieldset>

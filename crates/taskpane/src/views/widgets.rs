@@ -17,7 +17,7 @@ pub fn err_id(name: &str) -> String {
 pub fn field_error(ctx: Ctx, errors: RwSignal<FormErrors>, name: &'static str) -> impl IntoView {
     view! {
         <p class="field-error" id=err_id(name)>
-            {move || errors.with(|e| e.field(name, ctx.lang.get()))}
+            {dynamic(move || (errors.with(|e| e.field(name, ctx.lang.get()))).into_any())}
         </p>
     }
 }
@@ -135,7 +135,7 @@ fn days_field_erased(
                     aria-describedby=format!("{hint_id} {}", err_id(name))
                     on:input=handler(move |ev| set(event_target_value(&ev)))
                 />
-                <span class="unit" id=hint_id>{move || format!("{} (0–{max})", ctx.t(K::Days))}</span>
+                <span class="unit" id=hint_id>{dynamic(move || (format!("{} (0–{max})", ctx.t(K::Days))).into_any())}</span>
             </div>
             {field_error(ctx, errors, name)}
         </div>
@@ -184,7 +184,7 @@ fn check_field_erased(
 pub fn action_error(ctx: Ctx, errors: RwSignal<FormErrors>, id: &'static str) -> impl IntoView {
     view! {
         <p class="action-error" id=id role="alert">
-            {move || errors.with(|e| e.action_text(ctx.lang.get()))}
+            {dynamic(move || (errors.with(|e| e.action_text(ctx.lang.get()))).into_any())}
         </p>
     }
 }
@@ -211,3 +211,13 @@ pub fn focus_first_error(errors: &FormErrors, order: &[&str]) {
 pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
     Box::new(f)
 }
+
+/// A reactive piece of the view as one boxed type, used as `{dynamic(move || ….into_any())}`: every
+/// reactive child of the UI then shares one render-effect instantiation instead of compiling its own
+/// per closure (WASM size).
+pub fn dynamic(
+    f: impl FnMut() -> AnyView + Send + 'static,
+) -> Arc<std::sync::Mutex<dyn FnMut() -> AnyView + Send>> {
+    Arc::new(std::sync::Mutex::new(f))
+}
+
