@@ -291,7 +291,7 @@ pub fn App() -> impl IntoView {
                                 </a>
                             }
                         })
-                        .collect_view()
+                        .map(IntoAny::into_any).collect_view()
                 }).into_any())}
             </nav>
             <main id="main">

@@ -175,7 +175,7 @@ fn picklist_select(
                             let selected = e.value == current;
                             view! { <option value=e.value selected=selected>{e.label}</option> }
                         })
-                        .collect_view()
+                        .map(IntoAny::into_any).collect_view()
                 }).into_any())}
             </select>
             {field_error(ctx, errors, name)}
@@ -281,7 +281,7 @@ fn AppointmentView(id: String, subject: String) -> impl IntoView {
             })).into_any())}
             {picklist_select(ctx, K::ActivityStatus, fields::STATUS, statuses, errors,
                 move || form.with(|f| f.status.clone()), move |v| form.update(|f| f.status = v))}
-            {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).collect_view()}
+            {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).map(IntoAny::into_any).collect_view()}
             {field_error(ctx, errors, fields::RELATIONS)}
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get() aria-describedby="item-error">
@@ -366,12 +366,12 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
             (!list.is_empty()).then(|| view! {
                 <div class="warning small" role="alert">
                     <p>{ctx.tx(K::AttachmentsNotSaved)}</p>
-                    <ul>{list.into_iter().map(|a| view! { <li>{a.message.unwrap_or(a.name)}</li> }).collect_view()}</ul>
+                    <ul>{list.into_iter().map(|a| view! { <li>{a.message.unwrap_or(a.name)}</li> }).map(IntoAny::into_any).collect_view()}</ul>
                 </div>
             })
         }).into_any())}
         <form class="form" on:submit=handler(save) novalidate=true>
-            {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).collect_view()}
+            {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).map(IntoAny::into_any).collect_view()}
             {field_error(ctx, errors, fields::RELATIONS)}
             {check_field(ctx, K::IncludeAttachments, None, "include_attachments",
                 move || form.with(|f| f.include_attachments), move |v| form.update(|f| f.include_attachments = v))}
@@ -474,7 +474,7 @@ fn RelationPicker(
                                 </li>
                             }
                         })
-                        .collect_view()
+                        .map(IntoAny::into_any).collect_view()
                 }).into_any())}
             </ul>
             <input
@@ -520,7 +520,7 @@ fn RelationPicker(
                                 </li>
                             }
                         })
-                        .collect_view()
+                        .map(IntoAny::into_any).collect_view()
                 }).into_any())}
             </ul>
         </div>

@@ -45,7 +45,7 @@ fn forced_result(ctx: Ctx, items: Vec<LeftBehind>) -> impl IntoView {
             <p><strong>{ctx.tx(K::ForcedDone)}</strong></p>
             {(!items.is_empty()).then(|| view! {
                 <p>{ctx.tx(K::LeftBehindTitle)}</p>
-                <ul>{items.into_iter().map(|i| view! { <li>{i.detail}</li> }).collect_view()}</ul>
+                <ul>{items.into_iter().map(|i| view! { <li>{i.detail}</li> }).map(IntoAny::into_any).collect_view()}</ul>
             })}
             <p>{ctx.tx(K::NoDuplicatesAnswer)}</p>
         </div>
@@ -146,7 +146,7 @@ fn PairingForm() -> impl IntoView {
                                 let selected = form.with_untracked(|f| f.calendar_id == c.id);
                                 view! { <option value=c.id selected=selected>{c.name}</option> }
                             })
-                            .collect_view()
+                            .map(IntoAny::into_any).collect_view()
                             .into_any(),
                         Load::Loading => view! { <option value="">{ctx.tx(K::Loading)}</option> }.into_any(),
                         Load::Failed(_) => view! { <option value="">"—"</option> }.into_any(),

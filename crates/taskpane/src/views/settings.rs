@@ -225,7 +225,7 @@ fn type_list(
                                 </div>
                             }
                         })
-                        .collect_view()
+                        .map(IntoAny::into_any).collect_view()
                         .into_any(),
                     Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                     Load::Failed(m) => view! { <p class="action-error">{m}</p> }.into_any(),
@@ -327,7 +327,7 @@ fn calendar(
                             </div>
                         }
                     })
-                    .collect_view()}
+                    .map(IntoAny::into_any).collect_view()}
             </fieldset>
             {check_field(ctx, K::ShowCustomerRelations, Some(K::ShowCustomerRelationsHint), "show_customer_relations",
                 move || get(form, |f| f.show_customer_relations).unwrap_or(false),
@@ -358,7 +358,7 @@ fn calendar(
                                     let selected = e.value == current;
                                     view! { <option value=e.value prop:selected=selected>{e.label}</option> }
                                 })
-                                .collect_view()
+                                .map(IntoAny::into_any).collect_view()
                                 .into_any(),
                             _ => ().into_any(),
                         }
@@ -378,7 +378,7 @@ fn calendar(
                         };
                         view! { <p class="warning small">{ctx.tx(k)}</p> }
                     })
-                    .collect_view()
+                    .map(IntoAny::into_any).collect_view()
             }).into_any())}
             {check_field(ctx, K::EmailTracking, Some(K::EmailTrackingHint), "email_tracking",
                 move || get(form, |f| f.email_tracking).unwrap_or(false), move |v| set(form, |f| f.email_tracking = v))}

@@ -134,7 +134,7 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
                 <tbody>
                     {counts.into_iter().map(|(k, n)| view! {
                         <tr class:nonzero=n != 0><th scope="row">{ctx.tx(k)}</th><td>{n}</td></tr>
-                    }).collect_view()}
+                    }).map(IntoAny::into_any).collect_view()}
                 </tbody>
             </table>
             {(!run.conflicts.is_empty()).then(|| {
@@ -145,7 +145,7 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
                         {conflicts.into_iter().map(|c| view! {
                             <li><strong>{c.subject}</strong> ": " {c.resolution}
                                 <span class="muted">" (" {browser::fmt_time(&c.at, locale)} ")"</span></li>
-                        }).collect_view()}
+                        }).map(IntoAny::into_any).collect_view()}
                     </ul>
                 }
             })}
@@ -157,7 +157,7 @@ fn direction(ctx: Ctx, title: K, id: &'static str, d: DirectionStatus) -> impl I
                         {errors.into_iter().map(|e| view! {
                             <li>{e.subject.map(|s| view! { <strong>{s}</strong> ": " })} {e.message}
                                 <span class="muted">" (" {browser::fmt_time(&e.at, locale)} ")"</span></li>
-                        }).collect_view()}
+                        }).map(IntoAny::into_any).collect_view()}
                     </ul>
                 }
             })}
