@@ -1,4 +1,5 @@
-//! Builds the task pane: Leptos CSR → wasm32 → wasm-bindgen (`--target web`) → wasm-opt, into `static/pkg/`.
+//! Builds the task pane: Leptos CSR → wasm32 → wasm-bindgen (`--target web`) → wasm-opt (and terser on
+//! the JS glue), into `static/pkg/`.
 //!
 //! The wasm32 build uses `--cfg erase_components` (`.cargo/config.toml`) and the `wasm-release`
 //! profile, which keeps function names for the wasm-opt step (it strips them).
@@ -42,6 +43,7 @@ pub fn build(root: &Path) -> Result<()> {
     )?;
     let bg = out.join("taskpane_bg.wasm");
     optimize(root, &bg)?;
+    minify_js(root, &out.join("taskpane.js"))?;
     let size = std::fs::metadata(&bg)?.len();
     println!(
         "task pane built: static/pkg/taskpane_bg.wasm ({} KiB, {} KiB gzipped)",
@@ -91,6 +93,24 @@ fn optimize(root: &Path, wasm: &Path) -> Result<()> {
             .arg(&tmp),
     )?;
     std::fs::rename(&tmp, wasm).context("replacing the WASM with the optimised one")?;
+    Ok(())
+}
+
+/// terser on the wasm-bindgen glue (an ES module): comments and whitespace out, local names shortened.
+/// Export and import names stay (terser leaves property names alone), so the module still links to the
+/// WASM. 7.5 → 5.5 KB gzipped (2026-11-25).
+fn minify_js(root: &Path, js: &Path) -> Result<()> {
+    step("terser: minifying the JS glue");
+    let terser = crate::tools::ensure_terser(root, true)?;
+    let tmp = js.with_extension("min.js");
+    run_cmd(
+        Command::new("node")
+            .arg(&terser)
+            .arg(js)
+            .args(["--module", "--compress", "--mangle", "--output"])
+            .arg(&tmp),
+    )?;
+    std::fs::rename(&tmp, js).context("replacing the JS glue with the minified one")?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Installs what the build and the tests need on a fresh machine of this kind: the wasm target,
-//! `wasm-bindgen-cli` at exactly the version in Cargo.lock, binaryen's `wasm-opt` from npm, and Debian
-//! packages.
+//! `wasm-bindgen-cli` at exactly the version in Cargo.lock, binaryen's `wasm-opt` and terser from npm,
+//! and Debian packages.
 
 use std::{path::Path, process::Command};
 
@@ -8,9 +8,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, run_cmd, step};
 
-/// For building the pane: wasm target, matching wasm-bindgen CLI, wasm-opt (binaryen from npm).
+/// For building the pane: wasm target, matching wasm-bindgen CLI, wasm-opt (binaryen) and terser (npm).
 pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
-    step("checking build tools (wasm32 target, wasm-bindgen-cli, binaryen)");
+    step("checking build tools (wasm32 target, wasm-bindgen-cli, binaryen, terser)");
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .context("rustup is needed to add the wasm32-unknown-unknown target")?;
     if !targets
@@ -48,31 +48,68 @@ pub fn ensure_pane_tools(root: &Path, install: bool) -> Result<()> {
             install(false)?;
         }
     }
-    ensure_wasm_opt(root, install).map(|_| ())
+    ensure_wasm_opt(root, install)?;
+    ensure_terser(root, install).map(|_| ())
 }
 
 /// binaryen from npm, pinned: Debian's binaryen 108 breaks wasm-bindgen's externref table.
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
+/// terser from npm, pinned: minifies the wasm-bindgen JS glue of the task pane.
+pub const TERSER_VERSION: &str = "5.51.4";
+
 /// The project's own `wasm-opt` (npm package `binaryen`, a Node build of binaryen), installed under
-/// `target/tools/` on first use; Node.js and npm come from Debian when missing.
+/// `target/tools/` on first use.
 pub fn ensure_wasm_opt(root: &Path, install: bool) -> Result<std::path::PathBuf> {
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+    ensure_npm_tool(
+        root,
+        install,
+        "binaryen",
+        BINARYEN_VERSION,
+        "bin/wasm-opt",
+        &format!("version {major}"),
+    )
+}
+
+/// The project's own `terser` (npm), installed under `target/tools/` on first use.
+pub fn ensure_terser(root: &Path, install: bool) -> Result<std::path::PathBuf> {
+    ensure_npm_tool(
+        root,
+        install,
+        "terser",
+        TERSER_VERSION,
+        "bin/terser",
+        &format!("terser {TERSER_VERSION}"),
+    )
+}
+
+/// An npm package's script `bin` at a pinned version, installed into `target/tools/<package>-<version>`
+/// on first use (Node.js and npm come from Debian when missing). It counts as installed when
+/// `node <bin> --version` prints something containing `version_says`.
+fn ensure_npm_tool(
+    root: &Path,
+    install: bool,
+    package: &str,
+    version: &str,
+    bin: &str,
+    version_says: &str,
+) -> Result<std::path::PathBuf> {
     let dir = root
         .join("target/tools")
-        .join(format!("binaryen-{BINARYEN_VERSION}"));
-    let bin = dir.join("node_modules/binaryen/bin/wasm-opt");
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+        .join(format!("{package}-{version}"));
+    let bin = dir.join("node_modules").join(package).join(bin);
     let works = |bin: &Path| {
         output(Command::new("node").arg(bin).arg("--version"))
-            .is_ok_and(|v| v.contains(&format!("version {major}")))
+            .is_ok_and(|v| v.contains(version_says))
     };
     if bin.is_file() && on_path("node") && works(&bin) {
         return Ok(bin);
     }
     ensure_debian(&[("node", "nodejs"), ("npm", "npm")], install)?;
-    require(install, &format!("binaryen {BINARYEN_VERSION} (npm)"))?;
+    require(install, &format!("{package} {version} (npm)"))?;
     println!(
-        "installing binaryen {BINARYEN_VERSION} from npm into {}",
+        "installing {package} {version} from npm into {}",
         dir.display()
     );
     std::fs::create_dir_all(&dir).context("creating target/tools")?;
@@ -85,12 +122,12 @@ pub fn ensure_wasm_opt(root: &Path, install: bool) -> Result<std::path::PathBuf>
                 "--no-package-lock",
                 "--no-audit",
                 "--no-fund",
-                &format!("binaryen@{BINARYEN_VERSION}"),
+                &format!("{package}@{version}"),
             ]),
     )?;
     if !works(&bin) {
         bail!(
-            "binaryen {BINARYEN_VERSION} installed but {} does not run",
+            "{package} {version} installed but {} does not run",
             bin.display()
         );
     }

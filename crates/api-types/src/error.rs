@@ -302,7 +302,10 @@ mod tests {
             assert_ne!(code.message(UiLanguage::Fi), code.message(UiLanguage::En));
         }
         // The message table is in variant order: spot-check both ends and a middle code.
-        assert_eq!(ErrorCode::BadRequest.message(UiLanguage::Fi), "Pyyntö oli virheellinen.");
+        assert_eq!(
+            ErrorCode::BadRequest.message(UiLanguage::Fi),
+            "Pyyntö oli virheellinen."
+        );
         assert_eq!(ErrorCode::NotFound.message(UiLanguage::En), "Not found.");
         assert_eq!(
             ErrorCode::Unknown.message(UiLanguage::En),

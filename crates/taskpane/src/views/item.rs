@@ -10,7 +10,9 @@ use api_types::validation::{self, fields};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{dynamic, handler, action_error, check_field, field_error, focus_first_error, needs_pairing};
+use super::widgets::{
+    action_error, check_field, dynamic, field_error, focus_first_error, handler, needs_pairing,
+};
 use crate::app::{Ctx, Load, ctx};
 use crate::forms::{FormErrors, ItemForm, RELATION_KINDS, visible_hits};
 use crate::i18n::K;

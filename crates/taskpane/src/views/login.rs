@@ -5,7 +5,9 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{dynamic, handler, action_error, check_field, focus_first_error, needs_pairing, text_field};
+use super::widgets::{
+    action_error, check_field, dynamic, focus_first_error, handler, needs_pairing, text_field,
+};
 use crate::app::ctx;
 use crate::forms::{FormErrors, LoginForm};
 use crate::i18n::K;

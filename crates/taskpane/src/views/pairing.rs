@@ -8,7 +8,7 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{dynamic, action_error, focus_first_error, handler, text_field};
+use super::widgets::{action_error, dynamic, focus_first_error, handler, text_field};
 use crate::api;
 use crate::app::{Ctx, Load, ctx};
 use crate::browser;

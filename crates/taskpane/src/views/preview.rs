@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use crate::app::{connect, ctx};
 use crate::i18n::K;
-use crate::views::widgets::{dynamic, handler};
 use crate::office::{self, Host};
+use crate::views::widgets::{dynamic, handler};
 use crate::{api, browser};
 
 #[component]

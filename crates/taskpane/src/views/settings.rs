@@ -8,8 +8,9 @@ use api_types::validation::fields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{dynamic, handler, 
-    action_error, check_field, days_field, field_error, focus_first_error, needs_pairing,
+use super::widgets::{
+    action_error, check_field, days_field, dynamic, field_error, focus_first_error, handler,
+    needs_pairing,
 };
 use crate::api;
 use crate::app::{Ctx, Load, ctx};

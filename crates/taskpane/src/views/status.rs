@@ -6,7 +6,7 @@ use api_types::sync::{DirectionStatus, RunOutcome, SyncStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::widgets::{dynamic, handler, action_error, needs_pairing};
+use super::widgets::{action_error, dynamic, handler, needs_pairing};
 use crate::app::{Ctx, Load, ctx};
 use crate::forms::FormErrors;
 use crate::i18n::K;

@@ -220,4 +220,3 @@ pub fn dynamic(
 ) -> Arc<std::sync::Mutex<dyn FnMut() -> AnyView + Send>> {
     Arc::new(std::sync::Mutex::new(f))
 }
-
