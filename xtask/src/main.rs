@@ -25,7 +25,7 @@ usage: cargo xtask <task> [options]
 tasks:
   test [--private-pg] [--skip-install]   fmt + clippy + pane build + all tests
   demo [--private-pg] [--port N]          run the product on the embedded simulators
-  bench [--chaos] [--quick]               run benchmarks, write BENCHMARKS.md
+  bench [--chaos] [--quick] [--pane]      run benchmarks, write BENCHMARKS.md (--pane: pane size only)
   pane                                    build the task pane WASM into static/pkg
 
 options:
@@ -58,6 +58,7 @@ fn run() -> Result<()> {
                 .unwrap_or(8080);
             demo(&root, flag("--private-pg"), port)
         }
+        "bench" if flag("--pane") => bench::pane_only(&root),
         "bench" => bench::run(&root, flag("--chaos"), flag("--quick")),
         "pane" => {
             tools::ensure_pane_tools(&root, true)?;
