@@ -69,6 +69,55 @@ pub trait FromJson: Sized {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// Any value of the type, standing in for a member that failed to read while the rest of its
+    /// object is read (see [`Members`]); never returned to a caller.
+    fn placeholder() -> Self;
+}
+
+/// Reads the members of one object into a struct literal. A member that fails to read is remembered
+/// (the first one) and replaced by a placeholder, so the literal is built without an early exit per
+/// field — whose clean-up code was most of the decoders' WASM — and [`Members::finish`] returns the
+/// error instead of the struct.
+pub struct Members<'a> {
+    v: &'a Json,
+    err: Option<WireError>,
+}
+
+impl<'a> Members<'a> {
+    pub fn new(v: &'a Json) -> Result<Self, WireError> {
+        match v {
+            Json::Obj(_) => Ok(Self { v, err: None }),
+            _ => Err(WireError::expected("an object")),
+        }
+    }
+
+    /// A member that must be there (or is an `Option`).
+    pub fn req<T: FromJson>(&mut self, name: &str) -> T {
+        let r = field(self.v, name);
+        self.keep(r)
+    }
+
+    /// A member that takes its default when absent (`#[serde(default)]`).
+    pub fn or_default<T: FromJson + Default>(&mut self, name: &str) -> T {
+        let r = field_or_default(self.v, name);
+        self.keep(r)
+    }
+
+    fn keep<T: FromJson>(&mut self, r: Result<T, WireError>) -> T {
+        r.unwrap_or_else(|e| {
+            self.err.get_or_insert(e);
+            T::placeholder()
+        })
+    }
+
+    /// `value`, unless a member failed to read.
+    pub fn finish<T>(self, value: T) -> Result<T, WireError> {
+        match self.err {
+            None => Ok(value),
+            Some(e) => Err(e),
+        }
+    }
 }
 
 /// A value written as JSON.
@@ -104,14 +153,6 @@ pub fn field_or_default<T: FromJson + Default>(v: &Json, name: &str) -> Result<T
     }
 }
 
-/// Fails unless `v` is an object (before its members are read).
-pub fn object(v: &Json) -> Result<(), WireError> {
-    match v {
-        Json::Obj(_) => Ok(()),
-        _ => Err(WireError::expected("an object")),
-    }
-}
-
 /// Writes `"name":value`, after a comma unless it is the first member.
 pub fn member<T: ToJson + ?Sized>(out: &mut String, name: &str, v: &T) {
     if !out.ends_with('{') {
@@ -128,11 +169,19 @@ macro_rules! wire_struct {
     ($ty:ident { $($f:ident),* $(,)? } $(default: { $($d:ident),* $(,)? })?) => {
         impl $crate::wire::FromJson for $ty {
             fn from_json(v: &$crate::wire::Json) -> Result<Self, $crate::wire::WireError> {
-                $crate::wire::object(v)?;
-                Ok($ty {
-                    $($f: $crate::wire::field(v, stringify!($f))?,)*
-                    $($($d: $crate::wire::field_or_default(v, stringify!($d))?,)*)?
-                })
+                let mut m = $crate::wire::Members::new(v)?;
+                let value = $ty {
+                    $($f: m.req(stringify!($f)),)*
+                    $($($d: m.or_default(stringify!($d)),)*)?
+                };
+                m.finish(value)
+            }
+
+            fn placeholder() -> Self {
+                $ty {
+                    $($f: $crate::wire::FromJson::placeholder(),)*
+                    $($($d: Default::default(),)*)?
+                }
             }
         }
         impl $crate::wire::ToJson for $ty {
@@ -149,8 +198,12 @@ macro_rules! wire_struct {
 /// `FromJson` and `ToJson` for a fieldless enum written as its snake_case name; with `other:`, an
 /// unknown name reads as that variant (`#[serde(other)]`).
 macro_rules! wire_enum {
-    ($ty:ident { $($v:ident = $name:literal),* $(,)? } $(other: $other:ident)?) => {
+    ($ty:ident { $first:ident = $first_name:literal $(, $v:ident = $name:literal)* $(,)? } $(other: $other:ident)?) => {
         impl $crate::wire::FromJson for $ty {
+            fn placeholder() -> Self {
+                $ty::$first
+            }
+
             fn from_json(v: &$crate::wire::Json) -> Result<Self, $crate::wire::WireError> {
                 let $crate::wire::Json::Str(s) = v else {
                     return Err($crate::wire::WireError {
@@ -159,6 +212,7 @@ macro_rules! wire_enum {
                     });
                 };
                 Ok(match s.as_str() {
+                    $first_name => $ty::$first,
                     $($name => $ty::$v,)*
                     $(_ => $ty::$other,)?
                     #[allow(unreachable_patterns)]
@@ -173,7 +227,10 @@ macro_rules! wire_enum {
         }
         impl $crate::wire::ToJson for $ty {
             fn write_json(&self, out: &mut String) {
-                $crate::wire::json::write_str(out, match self { $($ty::$v => $name,)* });
+                $crate::wire::json::write_str(out, match self {
+                    $ty::$first => $first_name,
+                    $($ty::$v => $name,)*
+                });
             }
         }
     };
@@ -186,6 +243,10 @@ impl FromJson for String {
             Json::Str(s) => Ok(s.clone()),
             _ => Err(WireError::expected("a string")),
         }
+    }
+
+    fn placeholder() -> Self {
+        String::new()
     }
 }
 
@@ -207,6 +268,10 @@ impl FromJson for bool {
             Json::Bool(b) => Ok(*b),
             _ => Err(WireError::expected("true or false")),
         }
+    }
+
+    fn placeholder() -> Self {
+        false
     }
 }
 
@@ -230,6 +295,10 @@ macro_rules! wire_unsigned {
             fn from_json(v: &Json) -> Result<Self, WireError> {
                 <$t>::try_from(unsigned(v)?).map_err(|_| WireError::expected("a smaller number"))
             }
+
+            fn placeholder() -> Self {
+                0
+            }
         }
         impl ToJson for $t {
             fn write_json(&self, out: &mut String) {
@@ -250,6 +319,10 @@ impl<T: FromJson> FromJson for Option<T> {
 
     fn absent() -> Option<Self> {
         Some(None)
+    }
+
+    fn placeholder() -> Self {
+        None
     }
 }
 
@@ -284,6 +357,10 @@ impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(v: &Json) -> Result<Self, WireError> {
         items(v)?.iter().map(T::from_json).collect()
     }
+
+    fn placeholder() -> Self {
+        Vec::new()
+    }
 }
 
 impl<T: ToJson> ToJson for Vec<T> {
@@ -295,6 +372,10 @@ impl<T: ToJson> ToJson for Vec<T> {
 impl<T: FromJson + Ord> FromJson for BTreeSet<T> {
     fn from_json(v: &Json) -> Result<Self, WireError> {
         items(v)?.iter().map(T::from_json).collect()
+    }
+
+    fn placeholder() -> Self {
+        BTreeSet::new()
     }
 }
 
@@ -313,6 +394,10 @@ impl FromJson for DateTime<Utc> {
                 .map_err(|_| WireError::expected("an RFC 3339 instant")),
             _ => Err(WireError::expected("an RFC 3339 instant")),
         }
+    }
+
+    fn placeholder() -> Self {
+        DateTime::<Utc>::MIN_UTC
     }
 }
 
@@ -333,4 +418,6 @@ impl FromJson for () {
             _ => Err(WireError::expected("no content")),
         }
     }
+
+    fn placeholder() -> Self {}
 }

@@ -33,6 +33,10 @@ impl FromJson for ErrorCode {
             _ => Err(WireError::expected("an error code")),
         }
     }
+
+    fn placeholder() -> Self {
+        ErrorCode::Unknown
+    }
 }
 
 impl ToJson for ErrorCode {
