@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use axum::{Router, http::HeaderValue, middleware};
+use tower::Layer;
 use tower_http::{
+    compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     services::ServeDir,
@@ -17,7 +19,16 @@ pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
     // The pane's files are served under `/taskpane/` and, because the manifest names them from the
     // root (`/index.html`, `/icons/…`), also as the fallback for every path no route claims.
-    let static_files = ServeDir::new(&config.static_dir);
+    // A file with a precompressed sibling (`pkg/taskpane_bg.wasm.br`, `.gz`: written by `cargo xtask
+    // pane`) is sent as that sibling to clients that accept its encoding, with the plain file's
+    // `Content-Type`; the other files (the committed page, scripts, styles) are compressed on the fly.
+    // Both answer `Vary: Accept-Encoding`; a client that accepts neither gets the plain bytes. Only the
+    // static files: API responses are not compressed here.
+    let static_files = CompressionLayer::new().layer(
+        ServeDir::new(&config.static_dir)
+            .precompressed_br()
+            .precompressed_gzip(),
+    );
     Router::new()
         .merge(http::health::router())
         .merge(http::manifest::router())
