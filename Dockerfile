@@ -11,7 +11,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # `cargo xtask pane` adds the wasm target, the matching wasm-bindgen-cli and binaryen (npm), then builds
-# static/pkg.
+# static/pkg (with the .br/.gz siblings the server sends to browsers that accept them).
 RUN cargo xtask pane \
  && cargo build --release --locked -p crm-server
 
