@@ -226,6 +226,13 @@ fn pane_size(root: &Path) -> Result<String> {
             )
         }
     ));
+    let br = |f: &str| std::fs::metadata(root.join(format!("static/pkg/{f}.br"))).map(|m| m.len());
+    if let (Ok(wasm), Ok(js)) = (br("taskpane_bg.wasm"), br("taskpane.js")) {
+        md.push_str(&format!(
+            "\nAs the server sends them to a browser that accepts brotli (Outlook, over HTTPS): \
+             `taskpane_bg.wasm` {wasm} bytes, `taskpane.js` {js} bytes (precompressed by `cargo xtask pane`).\n"
+        ));
+    }
     Ok(md)
 }
 
