@@ -4,7 +4,7 @@
 //! Forms keep what the user typed: a failed save never resets them, errors are kept beside them in
 //! [`FormErrors`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use api_types::error::{ApiError, ErrorCode, FieldError};
 use api_types::items::{ItemInfo, ItemUpdate};
@@ -34,10 +34,57 @@ impl Msg {
     }
 }
 
+/// The messages of a form's fields by field name: a handful at most, so a list, not a map (a `BTreeMap`
+/// here was the pane's only one and cost its own copy of the B-tree code in the WASM).
+#[derive(Debug, Clone, Default)]
+pub struct FieldMsgs(Vec<(String, Msg)>);
+
+impl FieldMsgs {
+    pub fn get(&self, name: &str) -> Option<&Msg> {
+        self.0.iter().find(|(f, _)| f == name).map(|(_, m)| m)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets the message of `name`, replacing an earlier one.
+    pub fn insert(&mut self, name: String, msg: Msg) {
+        match self.0.iter_mut().find(|(f, _)| *f == name) {
+            Some((_, m)) => *m = msg,
+            None => self.0.push((name, msg)),
+        }
+    }
+
+    /// Sets the message of `name` unless it has one.
+    pub fn insert_if_absent(&mut self, name: &str, msg: impl FnOnce() -> Msg) {
+        if !self.contains_key(name) {
+            self.0.push((name.to_owned(), msg()));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Equal when the same fields have the same messages, in any order (as a map would compare).
+impl PartialEq for FieldMsgs {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.0.iter().all(|(f, m)| other.get(f) == Some(m))
+    }
+}
+
+impl Eq for FieldMsgs {}
+
 /// Errors of one form: per field, plus one for the whole action (shown next to its button).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormErrors {
-    pub fields: BTreeMap<String, Msg>,
+    pub fields: FieldMsgs,
     pub action: Option<Msg>,
     /// The code of the action-level error, for the views that branch on it (forced removal).
     pub action_code: Option<ErrorCode>,
@@ -52,8 +99,7 @@ impl FormErrors {
         let mut out = Self::default();
         for e in errors {
             out.fields
-                .entry(e.field.clone())
-                .or_insert_with(|| Msg::Local(e.clone()));
+                .insert_if_absent(&e.field, || Msg::Local(e.clone()));
         }
         out
     }
@@ -144,8 +190,10 @@ impl PairingForm {
 pub struct DirectionForm {
     pub history_days: String,
     pub future_days: String,
-    pub create_types: BTreeSet<String>,
-    pub edit_delete_types: BTreeSet<String>,
+    /// Ticked activity types (lists, not sets, while edited: B-tree removal is WASM size the pane need
+    /// not carry; they become the preferences' sets when saved).
+    pub create_types: Vec<String>,
+    pub edit_delete_types: Vec<String>,
 }
 
 impl DirectionForm {
@@ -153,10 +201,19 @@ impl DirectionForm {
         Self {
             history_days: d.history_days.to_string(),
             future_days: d.future_days.to_string(),
-            create_types: d.create_types.clone(),
-            edit_delete_types: d.edit_delete_types.clone(),
+            create_types: d.create_types.iter().cloned().collect(),
+            edit_delete_types: d.edit_delete_types.iter().cloned().collect(),
         }
     }
+}
+
+/// The ticked types as the preferences' set.
+fn type_set(types: &[String]) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for t in types {
+        set.insert(t.clone());
+    }
+    set
 }
 
 /// Which direction a field of [`SettingsForm`] belongs to.
@@ -254,7 +311,7 @@ impl SettingsForm {
         }
     }
 
-    pub fn types(&self, d: Dir, list: TypeList) -> &BTreeSet<String> {
+    pub fn types(&self, d: Dir, list: TypeList) -> &[String] {
         match list {
             TypeList::Create => &self.dir(d).create_types,
             TypeList::EditDelete => &self.dir(d).edit_delete_types,
@@ -269,9 +326,11 @@ impl SettingsForm {
             TypeList::EditDelete => &mut dir.edit_delete_types,
         };
         if on {
-            set.insert(value.to_owned());
+            if !set.iter().any(|t| t == value) {
+                set.push(value.to_owned());
+            }
         } else {
-            set.remove(value);
+            set.retain(|t| t != value);
         }
     }
 
@@ -282,7 +341,12 @@ impl SettingsForm {
         list: TypeList,
         values: impl IntoIterator<Item = &'a str>,
     ) {
-        let set: BTreeSet<String> = values.into_iter().map(str::to_owned).collect();
+        let mut set: Vec<String> = Vec::new();
+        for v in values {
+            if !set.iter().any(|t| t == v) {
+                set.push(v.to_owned());
+            }
+        }
         let dir = self.dir_mut(d);
         match list {
             TypeList::Create => dir.create_types = set,
@@ -305,8 +369,8 @@ impl SettingsForm {
         DirectionSettings {
             history_days,
             future_days,
-            create_types: d.create_types.clone(),
-            edit_delete_types: d.edit_delete_types.clone(),
+            create_types: type_set(&d.create_types),
+            edit_delete_types: type_set(&d.edit_delete_types),
         }
     }
 
@@ -468,13 +532,16 @@ impl ItemForm {
 
 /// Search hits for one relation field, minus what is already chosen; related suggestions first.
 pub fn visible_hits(hits: &[Relation], chosen: &[RelationRef]) -> Vec<Relation> {
-    let mut out: Vec<Relation> = hits
+    let out: Vec<Relation> = hits
         .iter()
         .filter(|h| !chosen.iter().any(|c| c.id == h.id))
         .cloned()
         .collect();
-    out.sort_by_key(|h| !h.related);
-    out
+    // Related first, each group in the server's order (a stable partition; no sort code in the WASM).
+    let (mut related, other): (Vec<Relation>, Vec<Relation>) =
+        out.into_iter().partition(|h| h.related);
+    related.extend(other);
+    related
 }
 
 #[cfg(test)]

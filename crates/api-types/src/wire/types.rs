@@ -577,7 +577,36 @@ mod tests {
         assert_eq!(from_str::<()>("null"), Ok(()));
     }
 
+    #[test]
+    fn instants_in_the_forms_the_server_writes_are_read() {
+        for (text, ms) in [
+            ("2026-11-25T09:00:00Z", 1_795_597_200_000),
+            ("2026-11-25T09:00:00.123Z", 1_795_597_200_123),
+            ("2026-11-25T11:00:00.123456789+02:00", 1_795_597_200_123),
+            ("2026-11-25T04:00:00-05:00", 1_795_597_200_000),
+        ] {
+            let t = crate::wire::parse_rfc3339(text).unwrap();
+            assert_eq!(t.timestamp_millis(), ms, "{text}");
+            assert_eq!(
+                Some(t),
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .ok()
+                    .map(|t| t.to_utc())
+            );
+        }
+        for bad in [
+            "2026-02-30T09:00:00Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T09:00:00",
+            "2026-11-25",
+        ] {
+            assert_eq!(crate::wire::parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
         /// Any string survives our writer → serde_json, and serde_json's writer → our parser.
         #[test]
         fn strings_cross_between_this_codec_and_serde_json(s in any::<String>()) {
@@ -585,6 +614,21 @@ mod tests {
             prop_assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), s.clone());
             let theirs = serde_json::to_string(&s).unwrap();
             prop_assert_eq!(from_str::<String>(&theirs).unwrap(), s);
+        }
+
+        /// Instants read exactly as chrono's RFC 3339 parser reads them, valid or not.
+        #[test]
+        fn instants_read_like_chrono_reads_them(
+            date in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]",
+            sep in "[Tt ]",
+            time in "[0-2][0-9]:[0-6][0-9]:[0-6][0-9]",
+            frac in "(\\.[0-9]{0,12})?",
+            zone in "[Zz]|[+-][0-2][0-9]:[0-6][0-9]|[+-][0-9]{4}|",
+            noise in "|[ x:]",
+        ) {
+            let s = format!("{date}{sep}{time}{frac}{zone}{noise}");
+            let chrono = chrono::DateTime::parse_from_rfc3339(&s).ok().map(|t| t.to_utc());
+            prop_assert_eq!(crate::wire::parse_rfc3339(&s), chrono, "on {:?}", s);
         }
 
         /// Whatever serde_json accepts as JSON, this parser accepts; whatever it refuses, this one refuses.
