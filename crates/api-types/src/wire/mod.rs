@@ -427,9 +427,12 @@ pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
         })
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    if !(at(4, b'-') && at(7, b'-') && at(13, b':') && at(16, b':'))
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-    {
+    let shaped = at(4, b'-')
+        && at(7, b'-')
+        && matches!(b.get(10), Some(b'T' | b't' | b' '))
+        && at(13, b':')
+        && at(16, b':');
+    if !shaped {
         return None;
     }
     let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
