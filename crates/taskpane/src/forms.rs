@@ -136,7 +136,7 @@ impl FormErrors {
 
     /// The first field in form order that has an error (focus goes there).
     pub fn first_field<'a>(&self, order: &[&'a str]) -> Option<&'a str> {
-        order.iter().copied().find(|f| self.fields.contains_key(*f))
+        order.iter().copied().find(|f| self.fields.contains_key(f))
     }
 }
 
