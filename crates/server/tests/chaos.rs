@@ -374,44 +374,18 @@ impl World {
     }
 
     async fn sign_in_and_pair(&self) -> String {
-        let client = reqwest::Client::new();
-        let resp = client
-            .post(self.url("/api/session"))
-            .json(&json!({ "identity_token": self.sims.identity_token() }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        let token = resp.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let resp = client
-            .post(self.url("/api/pairing"))
-            .bearer_auth(&token)
-            .json(&self.sims.pairing_request())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-        let mut prefs: Value = client
-            .get(self.url("/api/preferences"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        prefs["default_activity_type"] = json!("Tapaaminen");
-        let resp = client
-            .put(self.url("/api/preferences"))
-            .bearer_auth(&token)
-            .json(&prefs)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let (http, base) = (reqwest::Client::new(), self.url(""));
+        let token = common::api::pair(
+            &http,
+            &base,
+            &self.sims.identity_token(),
+            &self.sims.pairing_request(),
+        )
+        .await;
+        common::api::update_preferences(&http, &base, &token, |p| {
+            p["default_activity_type"] = json!("Tapaaminen")
+        })
+        .await;
         token
     }
 

@@ -33,19 +33,17 @@ impl World {
         let sims = Sims::start().await;
         let server = TestServer::start_with(|c| sims.configure(c)).await;
         let token = paired(&server, &sims).await;
-        let w = {
-            let pool = server.db.pool().await;
-            let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            World {
-                sims,
-                server,
-                token,
-                pairing_id,
-            }
+        let pool = server.db.pool().await;
+        let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let w = World {
+            sims,
+            server,
+            token,
+            pairing_id,
         };
         w.set_prefs(|p| {
             p["default_activity_type"] = json!("Tapaaminen");
@@ -56,24 +54,7 @@ impl World {
     }
 
     async fn set_prefs(&self, adjust: impl FnOnce(&mut Value)) {
-        let mut prefs: Value = client()
-            .get(self.server.url("/api/preferences"))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        adjust(&mut prefs);
-        let resp = client()
-            .put(self.server.url("/api/preferences"))
-            .bearer_auth(&self.token)
-            .json(&prefs)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        common::api::update_preferences(&client(), &self.server.base, &self.token, adjust).await;
     }
 
     async fn sync(&self) {

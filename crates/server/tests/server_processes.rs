@@ -287,42 +287,11 @@ impl Cluster {
         futures::stream::iter(work)
             .map(|(base, id_token, request)| async move {
                 let http = client();
-                let s: Value = http
-                    .post(format!("{base}/api/session"))
-                    .json(&json!({ "identity_token": id_token }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let token = s["token"].as_str().expect("session").to_owned();
-                let r = http
-                    .post(format!("{base}/api/pairing"))
-                    .bearer_auth(&token)
-                    .json(&request)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-                let mut prefs: Value = http
-                    .get(format!("{base}/api/preferences"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                prefs["default_activity_type"] = json!("Tapaaminen");
-                let r = http
-                    .put(format!("{base}/api/preferences"))
-                    .bearer_auth(&token)
-                    .json(&prefs)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+                let token = common::api::pair(&http, &base, &id_token, &request).await;
+                common::api::update_preferences(&http, &base, &token, |p| {
+                    p["default_activity_type"] = json!("Tapaaminen")
+                })
+                .await;
             })
             .buffer_unordered(6)
             .collect::<Vec<()>>()

@@ -27,25 +27,11 @@ impl World {
         let sims = Sims::start().await;
         let server = TestServer::start_with(|c| sims.configure(c)).await;
         let token = paired(&server, &sims).await;
-        let mut prefs: Value = client()
-            .get(server.url("/api/preferences"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        prefs["default_activity_type"] = json!("Tapaaminen");
-        adjust(&mut prefs);
-        let resp = client()
-            .put(server.url("/api/preferences"))
-            .bearer_auth(&token)
-            .json(&prefs)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        common::api::update_preferences(&client(), &server.base, &token, |p| {
+            p["default_activity_type"] = json!("Tapaaminen");
+            adjust(p)
+        })
+        .await;
         let pool = server.db.pool().await;
         let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
             .fetch_one(&pool)
@@ -474,24 +460,10 @@ async fn widening_the_create_types_later_brings_over_entries_skipped_before() {
     w.create_crm_activity("Soitto myöhemmin", "Soitto", 3);
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Soitto myöhemmin"), 0);
-    let mut prefs: Value = client()
-        .get(w.server.url("/api/preferences"))
-        .bearer_auth(&w.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    prefs["crm_to_outlook"]["create_types"] = json!(["Tapaaminen", "Soitto"]);
-    let resp = client()
-        .put(w.server.url("/api/preferences"))
-        .bearer_auth(&w.token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    common::api::update_preferences(&client(), &w.server.base, &w.token, |p| {
+        p["crm_to_outlook"]["create_types"] = json!(["Tapaaminen", "Soitto"])
+    })
+    .await;
     w.sync().await;
     assert_eq!(count(&w.outlook_subjects(), "Soitto myöhemmin"), 1);
 }
@@ -778,15 +750,7 @@ async fn reinstalling_the_add_in_and_pairing_again_creates_zero_duplicates() {
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{:?}", resp.status());
-    let token = common::sign_in(&w.server, &w.sims).await;
-    let resp = client()
-        .post(w.server.url("/api/pairing"))
-        .bearer_auth(&token)
-        .json(&w.sims.pairing_request())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    paired(&w.server, &w.sims).await;
     let pool = w.server.db.pool().await;
     let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
         .fetch_one(&pool)
@@ -861,27 +825,10 @@ async fn moving_to_a_new_mailbox_with_the_calendar_carried_over_creates_zero_dup
         new_email,
         sim::graph::DEFAULT_CLIENT_ID,
     );
-    let s: Value = client()
-        .post(w.server.url("/api/session"))
-        .json(&json!({ "identity_token": id_token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = s["token"].as_str().unwrap().to_owned();
     let mut request = w.sims.pairing_request();
     request["email"] = json!(new_email);
     request["calendar_id"] = json!(calendar);
-    let resp = client()
-        .post(w.server.url("/api/pairing"))
-        .bearer_auth(&token)
-        .json(&request)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    common::api::pair(&client(), &w.server.base, &id_token, &request).await;
     let pool = w.server.db.pool().await;
     let pairing_id: Uuid = sqlx::query_scalar(
         "SELECT p.id FROM pairings p JOIN mailboxes m ON m.id = p.mailbox_id WHERE m.email = $1",

@@ -1,6 +1,7 @@
 //! A real server on a TCP port with its own fresh database, for integration tests.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod api;
 pub mod worker;
 
 use crm_server::{AppState, Config, db, serve};
@@ -139,27 +140,21 @@ impl Sims {
 
 /// Signs in through `POST /api/session` with the simulator's identity token; returns our JWT.
 pub async fn sign_in(server: &TestServer, sims: &Sims) -> String {
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/session"))
-        .json(&serde_json::json!({ "identity_token": sims.identity_token() }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-    let body: serde_json::Value = resp.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
+    api::session(
+        &reqwest::Client::new(),
+        &server.base,
+        &sims.identity_token(),
+    )
+    .await
 }
 
 /// A fully paired server: signed in and paired with the demo CRM user and calendar.
 pub async fn paired(server: &TestServer, sims: &Sims) -> String {
-    let token = sign_in(server, sims).await;
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/pairing"))
-        .bearer_auth(&token)
-        .json(&sims.pairing_request())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-    token
+    api::pair(
+        &reqwest::Client::new(),
+        &server.base,
+        &sims.identity_token(),
+        &sims.pairing_request(),
+    )
+    .await
 }
