@@ -33,12 +33,7 @@ impl World {
         let sims = Sims::start().await;
         let server = TestServer::start_with(|c| sims.configure(c)).await;
         let token = paired(&server, &sims).await;
-        let pool = server.db.pool().await;
-        let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+        let pairing_id = server.pairing_id().await;
         let w = World {
             sims,
             server,

@@ -59,12 +59,7 @@ async fn a_full_pairing_login_and_sync_logs_no_secret() {
         .send()
         .await
         .unwrap();
-    let pool = server.db.pool().await;
-    let pairing_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let pairing_id = server.pairing_id().await;
     crm_server::sync::run_pairing(
         &server.state,
         pairing_id,

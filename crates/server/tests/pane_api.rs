@@ -140,12 +140,7 @@ async fn choosing_a_type_and_relations_in_the_item_pane_reaches_the_crm() {
     assert_eq!(s, 200, "{info}");
     assert_eq!(info["activity_type"], "Soitto");
 
-    let pool = server.db.pool().await;
-    let pairing_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let pairing_id = server.pairing_id().await;
     crm_server::sync::run_pairing(
         &server.state,
         pairing_id,

@@ -32,12 +32,7 @@ impl World {
             adjust(p)
         })
         .await;
-        let pool = server.db.pool().await;
-        let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+        let pairing_id = server.pairing_id().await;
         Self {
             sims,
             server,
@@ -324,12 +319,7 @@ async fn forced_removal_and_pairing_again_creates_zero_duplicates() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let pool = w.server.db.pool().await;
-    let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let pairing_id = w.server.pairing_id().await;
     run_pairing(&w.server.state, pairing_id, JobKind::OutlookToCrm)
         .await
         .unwrap();
@@ -751,12 +741,7 @@ async fn reinstalling_the_add_in_and_pairing_again_creates_zero_duplicates() {
         .unwrap();
     assert!(resp.status().is_success(), "{:?}", resp.status());
     paired(&w.server, &w.sims).await;
-    let pool = w.server.db.pool().await;
-    let pairing_id: Uuid = sqlx::query_scalar("SELECT id FROM pairings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let pairing_id = w.server.pairing_id().await;
     for kind in [JobKind::OutlookToCrm, JobKind::CrmToOutlook] {
         run_pairing(&w.server.state, pairing_id, kind)
             .await

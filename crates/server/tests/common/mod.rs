@@ -7,6 +7,7 @@ pub mod worker;
 use crm_server::{AppState, Config, db, serve};
 use test_db::TestDb;
 use tokio::net::TcpListener;
+use uuid::Uuid;
 
 pub struct TestServer {
     pub base: String,
@@ -56,6 +57,17 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The id of the one pairing stored (for tests that pair a single mailbox).
+    pub async fn pairing_id(&self) -> Uuid {
+        let pool = self.db.pool().await;
+        let id = sqlx::query_scalar("SELECT id FROM pairings")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        id
     }
 }
 
