@@ -10,132 +10,31 @@
 //!
 //! `--quick` uses smaller sizes and shorter poll intervals (for a smoke run).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crm_server::{demo::DemoEnv, sync::run_pairing, worker::JobKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{User, cpu_seconds, pair_demo, start_quiet};
 use test_db::TestDb;
 use uuid::Uuid;
-
-fn static_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"))
-}
-
-/// Signs in as a mailbox user and pairs it with a CRM user; returns the pairing id.
-async fn pair(
-    env: &DemoEnv,
-    email: &str,
-    user_id: &str,
-    calendar: &str,
-    username: &str,
-    password: &str,
-) -> Uuid {
-    let http = reqwest::Client::new();
-    let id_token = env.graph.mint_id_token(
-        &env.mailbox.tenant_id,
-        user_id,
-        email,
-        sim::graph::DEFAULT_CLIENT_ID,
-    );
-    let s: Value = http
-        .post(format!("{}/api/session", env.url))
-        .json(&json!({ "identity_token": id_token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = s["token"].as_str().expect("session").to_owned();
-    let r = http
-        .post(format!("{}/api/pairing", env.url))
-        .bearer_auth(&token)
-        .json(&json!({
-            "api_key": env.demo_crm.api_key, "crm_address": env.crm_url,
-            "crm_username": username, "crm_password": password,
-            "email": email, "calendar_id": calendar,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let mut prefs: Value = http
-        .get(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    prefs["default_activity_type"] = json!("Tapaaminen");
-    http.put(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    sqlx::query_scalar(
-        "SELECT p.id FROM pairings p JOIN mailboxes m ON m.id = p.mailbox_id WHERE m.email = $1",
-    )
-    .bind(email)
-    .fetch_one(&env.state.db)
-    .await
-    .unwrap()
-}
-
-async fn pair_demo(env: &DemoEnv) -> Uuid {
-    let m = &env.mailbox;
-    pair(
-        env,
-        &m.email,
-        &m.user_id,
-        &m.calendar_id,
-        &env.demo_crm.username,
-        &env.demo_crm.password,
-    )
-    .await
-}
 
 /// A new mailbox and CRM user with `items` events and `items` activities, paired; returns
 /// (pairing, email).
 async fn extra_pairing(env: &DemoEnv, i: usize, items: usize) -> (Uuid, String) {
-    let email = format!("kustannus{i}@esimerkki.fi");
-    let info = env
-        .graph
-        .create_mailbox(sim::graph::MailboxSpec {
-            email: email.clone(),
-            display_name: format!("Käyttäjä {i}"),
-            time_zone: "Europe/Helsinki".into(),
-            calendars: vec![],
-            tenant_id: Some(env.mailbox.tenant_id.clone()),
-            user_id: None,
-        })
-        .unwrap();
-    let username = format!("kustannus{i}");
-    let crm_user = env
-        .crm
-        .add_user(
-            env.demo_crm.company_id,
-            sim::crm::NewUser {
-                username: username.clone(),
-                password: "salasana".into(),
-                email: email.clone(),
-                name: format!("Käyttäjä {i}"),
-                locked: false,
-            },
-        )
-        .unwrap();
-    let calendar = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
+    let (user, crm_user) = User::create(env, "kustannus", i);
+    let (email, calendar) = (&user.email, &user.calendar_id);
     let base = Utc::now() + chrono::Duration::days(1);
     for k in 0..items {
         let day = base + chrono::Duration::hours(5 * k as i64 % (24 * 300));
         let start = day.format("%Y-%m-%dT%H:00:00").to_string();
         let end = day.format("%Y-%m-%dT%H:30:00").to_string();
         env.graph
-            .create_event(&email, Some(&calendar), json!({"subject": format!("Tapaaminen {k}"), "start": {"dateTime": start, "timeZone": "UTC"}, "end": {"dateTime": end, "timeZone": "UTC"}}))
+            .create_event(email, Some(calendar), json!({"subject": format!("Tapaaminen {k}"), "start": {"dateTime": start, "timeZone": "UTC"}, "end": {"dateTime": end, "timeZone": "UTC"}}))
             .unwrap();
         let d = (base + chrono::Duration::days((k % 300) as i64)).format("%Y-%m-%d");
         env.crm
@@ -147,25 +46,8 @@ async fn extra_pairing(env: &DemoEnv, i: usize, items: usize) -> (Uuid, String) 
             )
             .unwrap();
     }
-    let id = pair(env, &email, &info.user_id, &calendar, &username, "salasana").await;
-    (id, email)
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    let (_, id) = support::pair(env, &user, |_| {}).await;
+    (id, user.email)
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -252,10 +134,8 @@ async fn latencies(
 /// schedule differs).
 async fn idle_cycle_requests() -> (f64, f64) {
     let db = TestDb::new().await;
-    let env = DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
-        .await
-        .unwrap();
-    let pairing = pair_demo(&env).await;
+    let env = start_quiet(&db).await;
+    let (_, pairing) = pair_demo(&env).await;
     for _ in 0..3 {
         run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
             .await
@@ -281,16 +161,8 @@ async fn seed_comparison(quick: bool) {
     let samples = if quick { 4 } else { 12 };
     let spread = Duration::from_secs(if quick { 30 } else { 240 });
     let (db_ours, db_seed) = (TestDb::new().await, TestDb::new().await);
-    let ours = DemoEnv::start(db_ours.url(), 0, static_dir(), |c| {
-        c.crm_poll_seconds = ours_poll
-    })
-    .await
-    .unwrap();
-    let seed = DemoEnv::start(db_seed.url(), 0, static_dir(), |c| {
-        c.crm_poll_seconds = seed_poll
-    })
-    .await
-    .unwrap();
+    let ours = support::start(&db_ours, |c| c.crm_poll_seconds = ours_poll).await;
+    let seed = support::start(&db_seed, |c| c.crm_poll_seconds = seed_poll).await;
     // The seed product had no change notifications: Graph delivers none to this server.
     seed.graph.set_notifications_paused(true);
     pair_demo(&ours).await;
@@ -366,9 +238,7 @@ async fn cost_grid(pairings: &[usize], items: &[usize]) -> Vec<Point> {
     for &m in items {
         for &n in pairings {
             let db = TestDb::new().await;
-            let env = DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
-                .await
-                .unwrap();
+            let env = start_quiet(&db).await;
             let mut ids = Vec::new();
             let mut emails = Vec::new();
             for i in 0..n {
@@ -389,18 +259,7 @@ async fn cost_grid(pairings: &[usize], items: &[usize]) -> Vec<Point> {
             let cpu0 = cpu_seconds();
             let t0 = Instant::now();
             for _ in 0..rounds {
-                futures::future::join_all(ids.chunks(ids.len().div_ceil(8)).map(|chunk| {
-                    let state = env.state.clone();
-                    let chunk = chunk.to_vec();
-                    async move {
-                        for id in chunk {
-                            run_pairing(&state, id, JobKind::CrmToOutlook)
-                                .await
-                                .unwrap();
-                        }
-                    }
-                }))
-                .await;
+                support::run_each(&env, &ids, JobKind::CrmToOutlook).await;
             }
             let cycles = (n * rounds) as f64;
             let wall_ms = t0.elapsed().as_secs_f64() * 1000.0 / cycles;

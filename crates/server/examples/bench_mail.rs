@@ -9,72 +9,14 @@
 //!
 //! `--quick` uses 100 messages (for a smoke run).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use crm_server::{demo::DemoEnv, sync::run_pairing, worker::JobKind};
+use crm_server::{sync::run_pairing, worker::JobKind};
 use serde_json::{Value, json};
 use test_db::TestDb;
-use uuid::Uuid;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-/// Signs the demo mailbox in, pairs it with the demo CRM user and switches tracking on.
-async fn pair_with_tracking(env: &DemoEnv) -> Uuid {
-    let m = &env.mailbox;
-    let id_token = env.graph.mint_id_token(
-        &m.tenant_id,
-        &m.user_id,
-        &m.email,
-        sim::graph::DEFAULT_CLIENT_ID,
-    );
-    let s: Value = client()
-        .post(format!("{}/api/session", env.url))
-        .json(&json!({ "identity_token": id_token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = s["token"].as_str().expect("session").to_owned();
-    let r = client()
-        .post(format!("{}/api/pairing", env.url))
-        .bearer_auth(&token)
-        .json(&json!({
-            "api_key": env.demo_crm.api_key, "crm_address": env.crm_url,
-            "crm_username": env.demo_crm.username, "crm_password": env.demo_crm.password,
-            "email": m.email, "calendar_id": m.calendar_id,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let mut prefs: Value = client()
-        .get(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    prefs["default_activity_type"] = json!("Tapaaminen");
-    prefs["email_tracking"] = json!(true);
-    let r = client()
-        .put(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    sqlx::query_scalar("SELECT id FROM pairings")
-        .fetch_one(&env.state.db)
-        .await
-        .unwrap()
-}
 
 fn person(address: &str) -> Value {
     json!({"emailAddress": {"name": address, "address": address}})
@@ -95,11 +37,12 @@ async fn main() {
     let n: usize = if quick { 100 } else { 1000 };
     let noise = n / 5;
     let db = TestDb::new().await;
-    let static_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"));
-    let env = DemoEnv::start_without_worker(db.url(), static_dir, |_| {})
-        .await
-        .expect("demo environment");
-    let pairing = pair_with_tracking(&env).await;
+    let env = support::start_quiet(&db).await;
+    // The demo mailbox, paired, with automatic email tracking switched on.
+    let (_, pairing) = support::pair(&env, &support::User::demo(&env), |p| {
+        p["email_tracking"] = json!(true)
+    })
+    .await;
     let run = || run_pairing(&env.state, pairing, JobKind::OutlookToCrm);
     // The first run syncs the calendar and starts tracking from now.
     run().await.expect("first run");

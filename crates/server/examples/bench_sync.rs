@@ -8,6 +8,9 @@
 //!
 //! `--quick` uses smaller sizes (for a smoke run); `--only=worker --pairings=10000` re-runs one size.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::{
     collections::BTreeMap,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
@@ -24,6 +27,7 @@ use crm_server::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use support::{User, cpu_seconds, pair_demo, proc_cpu_seconds, start_quiet};
 use test_db::TestDb;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -33,139 +37,10 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-fn static_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../static"))
-}
-
-/// With the background worker: what users get.
-async fn start(db: &TestDb, tune: impl FnOnce(&mut crm_server::Config)) -> DemoEnv {
-    DemoEnv::start(db.url(), 0, static_dir(), tune)
-        .await
-        .expect("demo environment")
-}
-
-/// Without the worker: the measurement drives every run itself.
-async fn start_quiet(db: &TestDb) -> DemoEnv {
-    DemoEnv::start_without_worker(db.url(), static_dir(), |_| {})
-        .await
-        .expect("demo environment")
-}
-
-/// Signs in as a mailbox user and pairs it with a CRM user; returns (pane token, pairing id).
-async fn pair(
-    env: &DemoEnv,
-    email: &str,
-    user_id: &str,
-    tenant: &str,
-    calendar_id: &str,
-    username: &str,
-    password: &str,
-) -> (String, Uuid) {
-    let id_token = env
-        .graph
-        .mint_id_token(tenant, user_id, email, sim::graph::DEFAULT_CLIENT_ID);
-    let s: Value = client()
-        .post(format!("{}/api/session", env.url))
-        .json(&json!({ "identity_token": id_token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = s["token"].as_str().expect("session").to_owned();
-    let r = client()
-        .post(format!("{}/api/pairing", env.url))
-        .bearer_auth(&token)
-        .json(&json!({
-            "api_key": env.demo_crm.api_key, "crm_address": env.crm_url,
-            "crm_username": username, "crm_password": password,
-            "email": email, "calendar_id": calendar_id,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let mut prefs: Value = client()
-        .get(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    prefs["default_activity_type"] = json!("Tapaaminen");
-    client()
-        .put(format!("{}/api/preferences", env.url))
-        .bearer_auth(&token)
-        .json(&prefs)
-        .send()
-        .await
-        .unwrap();
-    let pairing_id: Uuid = sqlx::query_scalar(
-        "SELECT p.id FROM pairings p JOIN mailboxes m ON m.id = p.mailbox_id WHERE m.email = $1",
-    )
-    .bind(email)
-    .fetch_one(&env.state.db)
-    .await
-    .unwrap();
-    (token, pairing_id)
-}
-
-async fn pair_demo(env: &DemoEnv) -> (String, Uuid) {
-    let m = &env.mailbox;
-    pair(
-        env,
-        &m.email,
-        &m.user_id,
-        &m.tenant_id,
-        &m.calendar_id,
-        &env.demo_crm.username,
-        &env.demo_crm.password,
-    )
-    .await
-}
-
 /// A new mailbox and CRM user, paired.
 async fn extra_pairing(env: &DemoEnv, i: usize) -> Uuid {
-    let email = format!("kayttaja{i}@esimerkki.fi");
-    let info = env
-        .graph
-        .create_mailbox(sim::graph::MailboxSpec {
-            email: email.clone(),
-            display_name: format!("Käyttäjä {i}"),
-            time_zone: "Europe/Helsinki".into(),
-            calendars: vec![],
-            tenant_id: Some(env.mailbox.tenant_id.clone()),
-            user_id: None,
-        })
-        .unwrap();
-    let username = format!("kayttaja{i}");
-    env.crm
-        .add_user(
-            env.demo_crm.company_id,
-            sim::crm::NewUser {
-                username: username.clone(),
-                password: "salasana".into(),
-                email: email.clone(),
-                name: format!("Käyttäjä {i}"),
-                locked: false,
-            },
-        )
-        .unwrap();
-    let calendar = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
-    pair(
-        env,
-        &email,
-        &info.user_id,
-        &info.tenant_id,
-        &calendar,
-        &username,
-        "salasana",
-    )
-    .await
-    .1
+    let (user, _) = User::create(env, "kayttaja", i);
+    support::pair(env, &user, |_| {}).await.1
 }
 
 async fn pg_counters(pool: &PgPool, db: &str) -> (i64, i64) {
@@ -183,23 +58,6 @@ async fn pg_counters(pool: &PgPool, db: &str) -> (i64, i64) {
     .fetch_one(pool)
     .await
     .unwrap()
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -639,28 +497,13 @@ impl SimsAt {
             .json()
             .await
             .unwrap();
-        let s: Value = http
-            .post(format!("{server}/api/session"))
-            .json(&json!({ "identity_token": t["id_token"] }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = s["token"].as_str().expect("session").to_owned();
-        let r = http
-            .post(format!("{server}/api/pairing"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "api_key": self.api_key, "crm_address": self.crm_url,
-                "crm_username": username, "crm_password": "salasana",
-                "email": email, "calendar_id": calendar,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let request = json!({
+            "api_key": self.api_key, "crm_address": self.crm_url,
+            "crm_username": username, "crm_password": "salasana",
+            "email": email, "calendar_id": calendar,
+        });
+        let id_token = t["id_token"].as_str().expect("an identity token");
+        support::api::pair(http, server, id_token, &request).await;
     }
 }
 
@@ -711,23 +554,6 @@ impl Served {
         let _ = self.task.await;
         self.background.stop().await;
     }
-}
-
-fn proc_cpu_seconds(stat_path: &str) -> f64 {
-    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// CPU seconds of every `postgres` process on this machine (the whole cluster, every database).
@@ -1053,18 +879,7 @@ async fn scale_direct(sizes: &[usize]) {
         let cpu0 = cpu_seconds();
         let rounds = 2;
         for _ in 0..rounds {
-            futures::future::join_all(ids.chunks(ids.len().div_ceil(8)).map(|chunk| {
-                let state = env.state.clone();
-                let chunk = chunk.to_vec();
-                async move {
-                    for id in chunk {
-                        run_pairing(&state, id, JobKind::OutlookToCrm)
-                            .await
-                            .unwrap();
-                    }
-                }
-            }))
-            .await;
+            support::run_each(&env, &ids, JobKind::OutlookToCrm).await;
         }
         let runs = (n * rounds) as f64;
         let per_sec = runs / t0.elapsed().as_secs_f64();
@@ -1084,7 +899,7 @@ async fn scale_direct(sizes: &[usize]) {
 
 async fn latency(samples: usize, poll: u64) {
     let db = TestDb::new().await;
-    let env = start(&db, |c| c.crm_poll_seconds = poll).await;
+    let env = support::start(&db, |c| c.crm_poll_seconds = poll).await;
     let (_, _pairing) = pair_demo(&env).await;
     // Let the first sync finish.
     tokio::time::sleep(Duration::from_secs(5)).await;
