@@ -19,7 +19,7 @@ use chrono::Utc;
 use crm_server::{demo::DemoEnv, sync::run_pairing, worker::JobKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
-use support::{User, cpu_seconds, pair_demo, start_quiet};
+use support::{User, cpu_seconds, pair_demo, pct, start_quiet};
 use test_db::TestDb;
 use uuid::Uuid;
 
@@ -48,14 +48,6 @@ async fn extra_pairing(env: &DemoEnv, i: usize, items: usize) -> (Uuid, String) 
     }
     let (_, id) = support::pair(env, &user, |_| {}).await;
     (id, user.email)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).ceil() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 // ----- the seed product's behaviour, side by side -----

@@ -27,7 +27,7 @@ use crm_server::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::{User, cpu_seconds, pair_demo, proc_cpu_seconds, start_quiet};
+use support::{User, cpu_seconds, pair_demo, pct, proc_cpu_seconds, start_quiet};
 use test_db::TestDb;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -58,14 +58,6 @@ async fn pg_counters(pool: &PgPool, db: &str) -> (i64, i64) {
     .fetch_one(pool)
     .await
     .unwrap()
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 async fn idle_cost() {

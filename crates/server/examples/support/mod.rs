@@ -172,3 +172,14 @@ pub fn proc_cpu_seconds(stat_path: &str) -> f64 {
 pub fn cpu_seconds() -> f64 {
     proc_cpu_seconds("/proc/self/stat")
 }
+
+/// The `p` quantile (0 < p ≤ 1) of the ascending `sorted` by the nearest-rank method: the
+/// ⌈p·n⌉-th smallest of its n values. The median of an even number of values is the lower middle
+/// one, and `p = 1.0` is the maximum. NaN when there are no values.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
