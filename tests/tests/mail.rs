@@ -90,6 +90,26 @@ const CHIPS_JS: &str = "const f = document.querySelector('#rel-' + arguments[0])
      if (!f) return null;
      return [...f.closest('.field').querySelectorAll('ul.chips li.chip > span')].map(s => s.textContent);";
 
+/// In the workbench: waits until the inbox lists `item`, opens it, and switches into the docked
+/// pane's frame, which then shows the message.
+async fn open_in_workbench(b: &Browser, item: &str) {
+    b.wait_js(
+        &format!("the inbox lists {item:?}"),
+        "return [...document.querySelectorAll('#inbox button')].some(x => x.textContent === arguments[0]);",
+        vec![json!(item)],
+    )
+    .await;
+    b.wait_for("#pane").await;
+    b.client
+        .execute(
+            "[...document.querySelectorAll('#inbox button')].find(x => x.textContent === arguments[0]).click();",
+            vec![json!(item)],
+        )
+        .await
+        .expect("open the message");
+    b.enter_frame("#pane").await;
+}
+
 /// Waits until the relation field `kind` shows exactly the chips `names`.
 async fn wait_chips(b: &Browser, kind: &str, names: &[&str]) {
     b.wait_js(
@@ -124,27 +144,7 @@ async fn a_message_opened_in_the_workbench_is_saved_to_the_crm_with_its_contact_
 
     // The workbench's inbox lists the demo mailbox's mail; opening one shows it in the docked pane.
     let item = format!("Matti Virtanen: {MATTI_SUBJECT}");
-    b.wait_js(
-        "the inbox lists Matti's message",
-        "return [...document.querySelectorAll('#inbox button')].some(x => x.textContent === arguments[0]);",
-        vec![json!(item)],
-    )
-    .await;
-    b.wait_for("#pane").await;
-    b.client
-        .execute(
-            "[...document.querySelectorAll('#inbox button')].find(x => x.textContent === arguments[0]).click();",
-            vec![json!(item)],
-        )
-        .await
-        .expect("open the message");
-    b.client
-        .find(fantoccini::Locator::Css("#pane"))
-        .await
-        .expect("the pane frame")
-        .enter_frame()
-        .await
-        .expect("enter the pane frame");
+    open_in_workbench(&b, &item).await;
     b.wait_js(
         "the pane shows the item view",
         "return location.hash === '#/item';",
@@ -204,26 +204,7 @@ async fn a_message_opened_in_the_workbench_is_saved_to_the_crm_with_its_contact_
 
     // Opened again later, the message shows as saved with the same link.
     b.client.refresh().await.expect("reload");
-    b.wait_js(
-        "the inbox lists Matti's message",
-        "return [...document.querySelectorAll('#inbox button')].some(x => x.textContent === arguments[0]);",
-        vec![json!(item)],
-    )
-    .await;
-    b.client
-        .execute(
-            "[...document.querySelectorAll('#inbox button')].find(x => x.textContent === arguments[0]).click();",
-            vec![json!(item)],
-        )
-        .await
-        .expect("open the message");
-    b.client
-        .find(fantoccini::Locator::Css("#pane"))
-        .await
-        .expect("the pane frame")
-        .enter_frame()
-        .await
-        .expect("enter the pane frame");
+    open_in_workbench(&b, &item).await;
     b.wait_text(".sync-state .badge", "Tallennettu CRM:ään")
         .await;
     assert_eq!(
@@ -287,13 +268,8 @@ async fn an_oversize_attachment_is_listed_as_not_saved_with_a_clear_message_and_
     b.wait_text("p.subject", subject).await;
     wait_chips(&b, "contacts", &[&liisa_name]).await;
     wait_chips(&b, "accounts", &[&account_name]).await;
-    b.click("#include_attachments").await;
-    b.wait_js(
-        "Liitteet mukaan is ticked",
-        "return document.querySelector('#include_attachments').checked;",
-        vec![],
-    )
-    .await;
+    // "Liitteet mukaan".
+    b.tick("#include_attachments").await;
     b.click_button("Tallenna CRM:ään").await;
 
     // The email is saved; the file over the limit is listed with the reason, the other is uploaded.
@@ -375,12 +351,7 @@ async fn with_email_tracking_switched_on_new_mail_from_a_crm_contact_reaches_the
 
     // "Seuraa sähköposteja automaattisesti" in the settings, off by default.
     let b = Browser::start().await;
-    b.open_pane(&format!(
-        "{}&mailbox={}#/settings",
-        p.preview_url(),
-        p.email()
-    ))
-    .await;
+    b.open_pane(&p.pane_url("#/settings")).await;
     b.wait_for("#email_tracking").await;
     b.wait_text(
         "label[for=email_tracking]",
@@ -396,13 +367,7 @@ async fn with_email_tracking_switched_on_new_mail_from_a_crm_contact_reaches_the
         json!(false),
         "off by default"
     );
-    b.click("#email_tracking").await;
-    b.wait_js(
-        "the tracking box is ticked",
-        "return document.querySelector('#email_tracking').checked;",
-        vec![],
-    )
-    .await;
+    b.tick("#email_tracking").await;
     b.screenshot("settings-email-tracking").await;
     b.click("section[aria-labelledby=settings-title] form button[type=submit]")
         .await;

@@ -15,7 +15,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use support::{Api, Browser, Product, connect_preview, fill_pairing, log_in, pair};
+use support::{Api, Browser, Product, connect_preview, fill_pairing, log_in, pair, save_pairing};
 
 /// The subjects this test creates must each exist exactly once; every other subject keeps its count.
 fn assert_no_duplicates(
@@ -30,6 +30,32 @@ fn assert_no_duplicates(
     assert_eq!(
         before, after,
         "{side}: the same entries before unpairing and after pairing again"
+    );
+}
+
+/// After pairing again: syncs both ways twice, then checks both sides with
+/// [`assert_no_duplicates`] against what they held before unpairing (`when` names the round).
+async fn sync_again_without_duplicates(
+    p: &Product,
+    when: &str,
+    crm_before: &BTreeMap<String, usize>,
+    outlook_before: &BTreeMap<String, usize>,
+    ours: &[&str],
+) {
+    let pairing = p.pairing_id().await;
+    p.sync_both(pairing).await;
+    p.sync_both(pairing).await;
+    assert_no_duplicates(
+        &format!("CRM{when}"),
+        crm_before,
+        &support::subject_counts(&p.crm_activities()),
+        ours,
+    );
+    assert_no_duplicates(
+        &format!("Outlook{when}"),
+        outlook_before,
+        &support::subject_counts(&p.outlook_events()),
+        ours,
     );
 }
 
@@ -99,24 +125,14 @@ async fn a_new_user_pairs_syncs_both_ways_switches_language_unpairs_and_re_pairs
 
     // The right password: paired, and step 2 opens.
     b.fill("#crm_password", &crm.password).await;
-    b.click("#pair-save").await;
-    b.wait_js(
-        "step 2 opens after pairing",
-        "return location.hash === '#/settings' && !!document.querySelector('#default_activity_type');",
-        vec![],
-    )
-    .await;
+    save_pairing(&b).await;
     b.wait_text("p.live", "Tili liitetty CRM:ään.").await;
 
     // Step 2: the default activity type, from the CRM's picklist in the picklist language.
     b.select("#default_activity_type", "Tapaaminen").await;
     assert_eq!(
-        b.js(
-            "const s = document.querySelector('#default_activity_type'); return s.options[s.selectedIndex].text;",
-            vec![]
-        )
-        .await,
-        json!("Tapaaminen")
+        b.selected_text("#default_activity_type").await,
+        "Tapaaminen"
     );
     b.screenshot("preferences-step2").await;
     b.click("section[aria-labelledby=settings-title] form button[type=submit]")
@@ -154,12 +170,7 @@ async fn a_new_user_pairs_syncs_both_ways_switches_language_unpairs_and_re_pairs
     b.fill("#preview-item-id", &event_id).await;
     b.click_button("Avaa").await;
     b.wait_text(".sync-state", "Synkronoitu").await;
-    b.wait_js(
-        "the item's activity type shows",
-        "const s = document.querySelector('#activity_type'); return s && s.value === 'Tapaaminen';",
-        vec![],
-    )
-    .await;
+    b.wait_value("#activity_type", "Tapaaminen").await;
     b.screenshot("item").await;
 
     // The sync status view shows the runs.
@@ -175,18 +186,13 @@ async fn a_new_user_pairs_syncs_both_ways_switches_language_unpairs_and_re_pairs
     b.screenshot("status").await;
 
     // The UI language switches at once, without a reload.
-    b.js("window.__e2eSamePage = true; return true;", vec![])
-        .await;
+    b.mark_page().await;
     b.click("button.lang-toggle").await;
     b.wait_text("#status-title", "Synchronisation").await;
     b.wait_page_text("Last run").await;
     b.wait_text("nav.tabs", "Preferences").await;
     assert_eq!(b.lang().await, "en");
-    assert_eq!(
-        b.js("return window.__e2eSamePage === true;", vec![]).await,
-        json!(true),
-        "no reload"
-    );
+    assert!(b.same_page().await, "no reload");
     b.screenshot("status-en").await;
     b.click("button.lang-toggle").await;
     b.wait_text("#status-title", "Synkronointi").await;
@@ -224,29 +230,10 @@ async fn a_new_user_pairs_syncs_both_ways_switches_language_unpairs_and_re_pairs
     assert_eq!(left, 0, "unpairing removed the pairing");
 
     pair(&b, &p).await;
-    // Preferences stay for the next pairing.
-    b.wait_js(
-        "the saved default type is still chosen",
-        "return document.querySelector('#default_activity_type').value === 'Tapaaminen';",
-        vec![],
-    )
-    .await;
+    // Preferences stay for the next pairing: the saved default type is still chosen.
+    b.wait_value("#default_activity_type", "Tapaaminen").await;
     log_in(&b, &p, None).await;
-    let pairing = p.pairing_id().await;
-    p.sync_both(pairing).await;
-    p.sync_both(pairing).await;
-    assert_no_duplicates(
-        "CRM",
-        &crm_before,
-        &support::subject_counts(&p.crm_activities()),
-        &ours,
-    );
-    assert_no_duplicates(
-        "Outlook",
-        &outlook_before,
-        &support::subject_counts(&p.outlook_events()),
-        &ours,
-    );
+    sync_again_without_duplicates(&p, "", &crm_before, &outlook_before, &ours).await;
 
     // Forced removal: unpairing cannot reach Graph, so the pane offers the forced removal with the
     // guide's warning and our answer to it.
@@ -284,21 +271,14 @@ async fn a_new_user_pairs_syncs_both_ways_switches_language_unpairs_and_re_pairs
 
     pair(&b, &p).await;
     log_in(&b, &p, None).await;
-    let pairing = p.pairing_id().await;
-    p.sync_both(pairing).await;
-    p.sync_both(pairing).await;
-    assert_no_duplicates(
-        "CRM after forced removal",
+    sync_again_without_duplicates(
+        &p,
+        " after forced removal",
         &crm_before,
-        &support::subject_counts(&p.crm_activities()),
-        &ours,
-    );
-    assert_no_duplicates(
-        "Outlook after forced removal",
         &outlook_before,
-        &support::subject_counts(&p.outlook_events()),
         &ours,
-    );
+    )
+    .await;
 
     b.close().await;
     p.stop().await;
@@ -309,18 +289,12 @@ async fn the_application_language_setting_relabels_the_pane_at_once_and_is_kept(
     let p = Product::start().await;
     Api::session(&p).await.pair_and_log_in(&p).await;
     let b = Browser::start().await;
-    b.open_pane(&format!(
-        "{}&mailbox={}#/settings",
-        p.preview_url(),
-        p.email()
-    ))
-    .await;
+    b.open_pane(&p.pane_url("#/settings")).await;
     b.wait_for("#app_language").await;
     assert_eq!(b.lang().await, "fi");
     b.wait_text("label[for=app_language]", "Sovelluksen kieli")
         .await;
-    b.js("window.__e2eSamePage = true; return true;", vec![])
-        .await;
+    b.mark_page().await;
 
     // "Sovelluksen kieli" → English: every label changes at once, without a reload.
     b.select("#app_language", "en").await;
@@ -331,19 +305,11 @@ async fn the_application_language_setting_relabels_the_pane_at_once_and_is_kept(
     b.wait_text("label[for=default_activity_type]", "Default activity type")
         .await;
     assert_eq!(b.lang().await, "en");
-    assert_eq!(
-        b.js("return window.__e2eSamePage === true;", vec![]).await,
-        json!(true),
-        "no reload"
-    );
+    assert!(b.same_page().await, "no reload");
     // Picklists follow "Valintalistojen kieli", not the UI language: still Finnish.
     assert_eq!(
-        b.js(
-            "const s = document.querySelector('#default_activity_type'); return s.options[s.selectedIndex].text;",
-            vec![]
-        )
-        .await,
-        json!("Tapaaminen")
+        b.selected_text("#default_activity_type").await,
+        "Tapaaminen"
     );
     b.screenshot("preferences-step2-en").await;
 
@@ -357,17 +323,13 @@ async fn the_application_language_setting_relabels_the_pane_at_once_and_is_kept(
     assert_eq!(b.value("#app_language").await, "en");
 
     // The header button switches back, again at once.
-    b.js("window.__e2eSamePage = true; return true;", vec![])
-        .await;
+    b.mark_page().await;
     b.click("button.lang-toggle").await;
     b.wait_text("label[for=app_language]", "Sovelluksen kieli")
         .await;
     b.wait_text("nav.tabs", "Synkronointi").await;
     assert_eq!(b.lang().await, "fi");
-    assert_eq!(
-        b.js("return window.__e2eSamePage === true;", vec![]).await,
-        json!(true)
-    );
+    assert!(b.same_page().await, "no reload");
 
     b.close().await;
     p.stop().await;
@@ -379,12 +341,7 @@ async fn step_two_keeps_its_activity_type_lists_in_place_while_the_form_and_pick
     let p = Product::start().await;
     Api::session(&p).await.pair_and_log_in(&p).await;
     let b = Browser::start().await;
-    b.open_pane(&format!(
-        "{}&mailbox={}#/settings",
-        p.preview_url(),
-        p.email()
-    ))
-    .await;
+    b.open_pane(&p.pane_url("#/settings")).await;
     let create_list = "[id='outlook_to_crm.create_types']";
     b.wait_js(
         "the activity types are listed",
@@ -478,12 +435,7 @@ async fn the_item_view_shows_the_sync_state_of_the_open_appointment() {
     b.wait_text(badge, "Odottaa synkronointia").await;
     b.wait_page_text("Tyyppi tulee oletusaktiviteettityypistä.")
         .await;
-    b.wait_js(
-        "the default type shows",
-        "const s = document.querySelector('#activity_type'); return s && s.value === 'Tapaaminen';",
-        vec![],
-    )
-    .await;
+    b.wait_value("#activity_type", "Tapaaminen").await;
     assert!(
         support::by_subject(&p.crm_activities(), subject).is_empty(),
         "not in the CRM yet"
@@ -503,12 +455,7 @@ async fn the_item_view_shows_the_sync_state_of_the_open_appointment() {
             .unwrap_or_default()
             .contains("ok")
     );
-    b.wait_js(
-        "the activity type shows",
-        "const s = document.querySelector('#activity_type'); return s && s.value === 'Tapaaminen';",
-        vec![],
-    )
-    .await;
+    b.wait_value("#activity_type", "Tapaaminen").await;
     let link = b
         .attr(".sync-state a", "href")
         .await
@@ -526,12 +473,7 @@ async fn the_sync_status_view_shows_the_last_run_counts_and_sync_now_starts_a_ru
     let api = Api::session(&p).await;
     api.pair_and_log_in(&p).await;
     let b = Browser::start().await;
-    b.open_pane(&format!(
-        "{}&mailbox={}#/status",
-        p.preview_url(),
-        p.email()
-    ))
-    .await;
+    b.open_pane(&p.pane_url("#/status")).await;
     b.wait_text("#status-title", "Synkronointi").await;
     b.wait_page_text("Automaattinen synkronointi on käytössä.")
         .await;
@@ -667,14 +609,7 @@ async fn the_demo_workbench_hosts_the_pane_over_the_office_stand_in() {
 
     // The real pane, docked in it, runs under the Office.js stand-in: no browser-preview bar, the
     // mailbox comes from the stand-in, and the paired account shows.
-    b.wait_for("#pane").await;
-    b.client
-        .find(fantoccini::Locator::Css("#pane"))
-        .await
-        .expect("the pane frame")
-        .enter_frame()
-        .await
-        .expect("enter the pane frame");
+    b.enter_frame("#pane").await;
     b.wait_for(".app").await;
     b.wait_text("#prefs-title", "Asetukset").await;
     b.wait_text("dl.summary", p.email()).await;
@@ -719,12 +654,7 @@ async fn outside_office_the_plain_pane_url_falls_back_to_browser_preview() {
 async fn pairing_errors_show_next_to_the_field_they_concern_and_the_form_keeps_its_input() {
     let p = Product::start().await;
     let b = Browser::start().await;
-    b.open_pane(&format!(
-        "{}&mailbox={}#/pairing",
-        p.preview_url(),
-        p.email()
-    ))
-    .await;
+    b.open_pane(&p.pane_url("#/pairing")).await;
     b.wait_for("#api_key").await;
     let crm = p.env.demo_crm.clone();
 

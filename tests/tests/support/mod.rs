@@ -93,6 +93,11 @@ impl Product {
         format!("{}/index.html?office=none", self.env.url)
     }
 
+    /// The pane in browser preview acting for the demo mailbox, at `route` (`#/settings`, ...).
+    pub fn pane_url(&self, route: &str) -> String {
+        format!("{}&mailbox={}{route}", self.preview_url(), self.email())
+    }
+
     /// The id of the mailbox's pairing (the server's own table), waiting for it to exist.
     pub async fn pairing_id(&self) -> Uuid {
         let db = self.env.state.db.clone();
@@ -663,6 +668,63 @@ impl Browser {
         }
     }
 
+    /// Clicks the checkbox matching `css` and waits until it is ticked.
+    pub async fn tick(&self, css: &str) {
+        self.click(css).await;
+        self.wait_js(
+            &format!("{css} is ticked"),
+            "return document.querySelector(arguments[0]).checked;",
+            vec![json!(css)],
+        )
+        .await;
+    }
+
+    /// Waits until the input or select matching `css` has the value `value`.
+    pub async fn wait_value(&self, css: &str, value: &str) {
+        self.wait_js(
+            &format!("{css} has the value {value:?}"),
+            "const e = document.querySelector(arguments[0]); return !!e && e.value === arguments[1];",
+            vec![json!(css), json!(value)],
+        )
+        .await;
+    }
+
+    /// The text of the chosen option of the select matching `css`.
+    pub async fn selected_text(&self, css: &str) -> String {
+        self.js(
+            "const s = document.querySelector(arguments[0]); return s.options[s.selectedIndex].text;",
+            vec![json!(css)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Marks the document now shown, so that [`Browser::same_page`] can tell whether it was
+    /// reloaded since.
+    pub async fn mark_page(&self) {
+        self.js("window.__e2eSamePage = true; return true;", vec![])
+            .await;
+    }
+
+    /// Whether the document marked by [`Browser::mark_page`] is still the one shown (no reload).
+    pub async fn same_page(&self) -> bool {
+        self.js("return window.__e2eSamePage === true;", vec![])
+            .await
+            == json!(true)
+    }
+
+    /// Waits for the frame matching `css` and switches into it (`client.enter_parent_frame()` goes
+    /// back).
+    pub async fn enter_frame(&self, css: &str) {
+        self.element(css)
+            .await
+            .enter_frame()
+            .await
+            .unwrap_or_else(|e| panic!("enter the frame {css}: {e}"));
+    }
+
     /// Follows an in-pane link (`#/login`, ...) by clicking it, as a user would.
     pub async fn nav(&self, hash: &str) {
         self.click(&format!("nav.tabs a[href='{hash}']")).await;
@@ -807,6 +869,12 @@ pub async fn fill_pairing(b: &Browser, p: &Product, password: &str) {
 /// Pairs with the right password and waits for step 2 (`#/settings`).
 pub async fn pair(b: &Browser, p: &Product) {
     fill_pairing(b, p, &p.env.demo_crm.password.clone()).await;
+    save_pairing(b).await;
+}
+
+/// Presses Save on preferences step 1 and waits for step 2 (`#/settings`), which opens once the
+/// pairing is made.
+pub async fn save_pairing(b: &Browser) {
     b.click("#pair-save").await;
     b.wait_js(
         "step 2 opens after pairing",
@@ -824,13 +892,8 @@ pub async fn log_in(b: &Browser, p: &Product, screenshot: Option<&str>) {
     b.wait_for("#password").await;
     b.fill("#username", &p.env.demo_crm.username).await;
     b.fill("#password", &p.env.demo_crm.password).await;
-    b.click("#remember").await;
-    b.wait_js(
-        "Muista kirjautumistiedot is ticked",
-        "return document.querySelector('#remember').checked;",
-        vec![],
-    )
-    .await;
+    // "Muista kirjautumistiedot".
+    b.tick("#remember").await;
     if let Some(name) = screenshot {
         b.screenshot(name).await;
     }
