@@ -237,50 +237,30 @@ impl Cluster {
         let company = sims.demo_crm.company_id;
         let mut work = Vec::new();
         for i in 0..n {
-            let email = format!("kayttaja{i}@esimerkki.fi");
-            let info = sims
-                .graph
-                .create_mailbox(sim::graph::MailboxSpec {
-                    email: email.clone(),
-                    display_name: format!("Käyttäjä {i}"),
-                    time_zone: "Europe/Helsinki".into(),
-                    calendars: vec![],
-                    tenant_id: Some(sims.mailbox.tenant_id.clone()),
-                    user_id: None,
-                })
-                .unwrap();
-            let username = format!("kayttaja{i}");
-            let crm_user_id = sims
-                .crm
-                .add_user(
-                    company,
-                    sim::crm::NewUser {
-                        username: username.clone(),
-                        password: "salasana".into(),
-                        email: email.clone(),
-                        name: format!("Käyttäjä {i}"),
-                        locked: false,
-                    },
-                )
-                .unwrap();
-            let calendar_id = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
+            let user = common::api::new_user(
+                &sims.graph,
+                &sims.crm,
+                company,
+                &sims.mailbox.tenant_id,
+                "kayttaja",
+                i,
+            );
             let id_token = sims.graph.mint_id_token(
-                &info.tenant_id,
-                &info.user_id,
-                &email,
+                &user.tenant_id,
+                &user.user_id,
+                &user.email,
                 sim::graph::DEFAULT_CLIENT_ID,
             );
             let base = servers[i % servers.len()].url("");
-            let pairing = Pairing {
-                email: email.clone(),
-                calendar_id: calendar_id.clone(),
-                crm_user_id,
-            };
-            self.pairings.push(pairing);
             let request = json!({
                 "api_key": sims.demo_crm.api_key, "crm_address": sims.crm_url,
-                "crm_username": username, "crm_password": "salasana",
-                "email": email, "calendar_id": calendar_id,
+                "crm_username": user.username, "crm_password": user.password,
+                "email": user.email, "calendar_id": user.calendar_id,
+            });
+            self.pairings.push(Pairing {
+                email: user.email,
+                calendar_id: user.calendar_id,
+                crm_user_id: user.crm_user_id,
             });
             work.push((base, id_token, request));
         }

@@ -13,7 +13,8 @@ use serde_json::Value;
 use test_db::TestDb;
 use uuid::Uuid;
 
-/// Sign-in, pairing and preferences over HTTP: the same steps the server's integration tests take.
+/// Sign-in, pairing and preferences over HTTP, and new simulator users: the same steps the server's
+/// integration tests take.
 #[path = "../../tests/common/api.rs"]
 pub mod api;
 
@@ -60,41 +61,22 @@ impl User {
     /// Creates the mailbox `{name}{i}@esimerkki.fi` in the demo tenant and the CRM user `{name}{i}`
     /// (password "salasana") in the demo company; returns them and the CRM user's id.
     pub fn create(env: &DemoEnv, name: &str, i: usize) -> (Self, u64) {
-        let email = format!("{name}{i}@esimerkki.fi");
-        let info = env
-            .graph
-            .create_mailbox(sim::graph::MailboxSpec {
-                email: email.clone(),
-                display_name: format!("Käyttäjä {i}"),
-                time_zone: "Europe/Helsinki".into(),
-                calendars: vec![],
-                tenant_id: Some(env.mailbox.tenant_id.clone()),
-                user_id: None,
-            })
-            .unwrap();
-        let username = format!("{name}{i}");
-        let crm_user = env
-            .crm
-            .add_user(
-                env.demo_crm.company_id,
-                sim::crm::NewUser {
-                    username: username.clone(),
-                    password: "salasana".into(),
-                    email: email.clone(),
-                    name: format!("Käyttäjä {i}"),
-                    locked: false,
-                },
-            )
-            .unwrap();
-        let calendar_id = info.calendars.iter().find(|c| c.2).unwrap().0.clone();
+        let u = api::new_user(
+            &env.graph,
+            &env.crm,
+            env.demo_crm.company_id,
+            &env.mailbox.tenant_id,
+            name,
+            i,
+        );
         let user = Self {
-            email,
-            user_id: info.user_id,
-            calendar_id,
-            username,
-            password: "salasana".into(),
+            email: u.email,
+            user_id: u.user_id,
+            calendar_id: u.calendar_id,
+            username: u.username,
+            password: u.password,
         };
-        (user, crm_user)
+        (user, u.crm_user_id)
     }
 }
 
