@@ -126,13 +126,7 @@ async fn latencies(
 /// schedule differs).
 async fn idle_cycle_requests() -> (f64, f64) {
     let db = TestDb::new().await;
-    let env = start_quiet(&db).await;
-    let (_, pairing) = pair_demo(&env).await;
-    for _ in 0..3 {
-        run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
-            .await
-            .unwrap();
-    }
+    let (env, pairing) = support::converged_demo(&db).await;
     env.graph.reset_stats();
     env.crm.reset_request_counts();
     let cycles = 20;

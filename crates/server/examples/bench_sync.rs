@@ -63,13 +63,7 @@ async fn pg_counters(pool: &PgPool, db: &str) -> (i64, i64) {
 async fn idle_cost() {
     let db = TestDb::new().await;
     // No background worker: runs are driven here.
-    let env = start_quiet(&db).await;
-    let (_, pairing) = pair_demo(&env).await;
-    for _ in 0..3 {
-        run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
-            .await
-            .unwrap();
-    }
+    let (env, pairing) = support::converged_demo(&db).await;
     let stats_pool = PgPool::connect(&test_db::admin_url()).await.unwrap();
     let cycles = 50;
     env.graph.reset_stats();

@@ -117,6 +117,19 @@ pub async fn pair_demo(env: &DemoEnv) -> (String, Uuid) {
     pair(env, &User::demo(env), |_| {}).await
 }
 
+/// The demo mailbox paired on an environment without the worker, then converged: three runs, so
+/// that what follows measures idle cycles.
+pub async fn converged_demo(db: &TestDb) -> (DemoEnv, Uuid) {
+    let env = start_quiet(db).await;
+    let (_, pairing) = pair_demo(&env).await;
+    for _ in 0..3 {
+        run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
+            .await
+            .unwrap();
+    }
+    (env, pairing)
+}
+
 /// One run of `kind` for each of `pairings`, 8 at a time as the worker runs them.
 pub async fn run_each(env: &DemoEnv, pairings: &[Uuid], kind: JobKind) {
     futures::future::join_all(pairings.chunks(pairings.len().div_ceil(8)).map(|chunk| {
