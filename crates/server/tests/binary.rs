@@ -1,20 +1,15 @@
 //! The real `crm-server` binary: migrates on start, serves, and exits cleanly on SIGTERM.
 
+mod common;
+
+use common::process::free_port;
+
 use std::{
-    net::TcpListener,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use test_db::TestDb;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn serve_applies_migrations_serves_and_stops_gracefully_on_sigterm() {

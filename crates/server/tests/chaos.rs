@@ -16,9 +16,10 @@
 
 mod common;
 
+use common::process::free_port;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -33,14 +34,6 @@ use test_db::TestDb;
 
 const SECRET_KEYS: &str = "k1:i8ElfHVD7zqdwViGrIIPhrmRNjg4GeC4yJKrRoMDIpw=";
 const CONVERGE_DEADLINE: Duration = Duration::from_secs(120);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn iterations(short: usize) -> usize {
     std::env::var("CHAOS_ITERATIONS")

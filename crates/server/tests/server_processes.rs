@@ -17,9 +17,10 @@
 
 mod common;
 
+use common::process::{free_port, wait_for};
+
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -44,32 +45,8 @@ const CRM_POLL_SECS: u64 = 10;
 /// The tests here start several server processes each; one at a time keeps a loaded machine usable.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn client() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-/// Polls until `check` holds: a bound on liveness, not a timing assertion.
-async fn wait_for<F: Future<Output = bool>>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// One `crm-server serve` process. Killed (SIGKILL) when dropped, so none outlives a failed test.
@@ -92,6 +69,7 @@ impl ServerProcess {
         wait_for(
             &format!("server {} is ready", self.name),
             Duration::from_secs(120),
+            Duration::from_millis(200),
             || async {
                 matches!(client().get(self.url("/readyz")).send().await, Ok(r) if r.status() == 200)
             },
@@ -379,6 +357,7 @@ impl Cluster {
         wait_for(
             &format!("all {} changes arrived on the other side", expected.len()),
             limit,
+            Duration::from_millis(200),
             || async { self.arrivals(expected).0 == expected.len() },
         )
         .await;
@@ -565,6 +544,7 @@ async fn two_server_processes_sync_fifty_pairings_never_one_twice_at_once_and_ta
     wait_for(
         "A is in the middle of runs",
         Duration::from_secs(60),
+        Duration::from_millis(200),
         || {
             let a = &a;
             let cluster = &cluster;
@@ -595,6 +575,7 @@ async fn two_server_processes_sync_fifty_pairings_never_one_twice_at_once_and_ta
     wait_for(
         "B synced every pairing A was syncing when it was killed",
         Duration::from_secs(90),
+        Duration::from_millis(200),
         || {
             let (b, held) = (&b, &held);
             async move {

@@ -7,6 +7,10 @@
 //! on how long anything took. A child stops gracefully when its stdin closes, so children never outlive
 //! the test even if it panics.
 
+mod common;
+
+use common::process::wait_for;
+
 use std::{
     collections::{BTreeMap, HashMap},
     io::Read,
@@ -222,22 +226,6 @@ async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
-/// Polls until `check` holds: a bound on liveness, not a timing assertion.
-async fn wait_for<F: Future<Output = bool>>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn setup() -> (TestDb, PgPool) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
@@ -316,6 +304,7 @@ async fn worker_processes_share_all_pairings_never_overlap_a_job_and_take_over_a
     wait_for(
         "every (pairing, kind) has run",
         Duration::from_secs(30),
+        Duration::from_millis(50),
         || async {
             scalar(
                 &pool,
@@ -333,6 +322,7 @@ async fn worker_processes_share_all_pairings_never_overlap_a_job_and_take_over_a
     wait_for(
         "the third process has finished runs",
         Duration::from_secs(20),
+        Duration::from_millis(50),
         || async {
             scalar(
                 &pool,
@@ -345,14 +335,19 @@ async fn worker_processes_share_all_pairings_never_overlap_a_job_and_take_over_a
     .await;
 
     // Kill A in the middle of runs.
-    wait_for("A is mid-run", Duration::from_secs(10), || async {
-        scalar(
-            &pool,
-            "SELECT count(*) FROM worker_runs WHERE process = 'A' AND ended_at IS NULL",
-        )
-        .await
-            >= 2
-    })
+    wait_for(
+        "A is mid-run",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            scalar(
+                &pool,
+                "SELECT count(*) FROM worker_runs WHERE process = 'A' AND ended_at IS NULL",
+            )
+            .await
+                >= 2
+        },
+    )
     .await;
     a.kill();
     let killed_at: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
@@ -376,6 +371,7 @@ async fn worker_processes_share_all_pairings_never_overlap_a_job_and_take_over_a
     wait_for(
         "B and C took over every job A was running",
         Duration::from_secs(20),
+        Duration::from_millis(50),
         || async {
             let all = runs(&pool).await;
             cut_short.iter().all(|dead| {

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod api;
+pub mod process;
 pub mod worker;
 
 use crm_server::{AppState, Config, db, serve};
