@@ -301,7 +301,27 @@ impl CrmClient {
         });
         let req = ApiRequest::with_body(Method::POST, assumed::AUTH_PATH, body);
         let key = self.inner.api_key.clone();
-        match self.send(&req, key.expose()).await? {
+        // A login may be repeated (at worst the CRM issues a token nobody uses), so transient failures
+        // are retried like a GET; a refused login (401/403) never is.
+        let mut attempt = 0;
+        let answer = loop {
+            let err = match self.send(&req, key.expose()).await {
+                Ok(Err(f))
+                    if f.status.is_server_error() || f.status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    map_failure(f, None)
+                }
+                Ok(answer) => break answer,
+                Err(e) => e,
+            };
+            let Some(wait) = retry_wait(&self.inner.config, &err, attempt) else {
+                return Err(err);
+            };
+            tracing::debug!(attempt, ?wait, error = %err, "retrying CRM login");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        };
+        match answer {
             Ok(resp) => {
                 let v = resp.json()?;
                 let token = v
@@ -582,31 +602,9 @@ impl Session {
                 Ok(Err(f)) => map_failure(f, req.record.as_ref()),
                 Err(e) => e,
             };
-            let retryable = safe
-                && attempt < cfg.max_retries
-                && matches!(
-                    err,
-                    Error::Timeout { .. }
-                        | Error::Interrupted { .. }
-                        | Error::RateLimited { .. }
-                        | Error::Server { .. }
-                        | Error::Unreachable {
-                            kind: crate::UnreachableKind::Refused | crate::UnreachableKind::Other,
-                            ..
-                        }
-                );
-            if !retryable {
+            let Some(wait) = retry_wait(cfg, &err, attempt).filter(|_| safe) else {
                 return Err(err);
-            }
-            let wait = match &err {
-                Error::RateLimited {
-                    retry_after: Some(d),
-                } => *d,
-                _ => backoff(cfg.retry_base_delay, attempt),
             };
-            if wait > cfg.max_retry_wait {
-                return Err(err);
-            }
             tracing::debug!(path = %req.path, attempt, ?wait, error = %err, "retrying CRM request");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -674,6 +672,33 @@ fn content_disposition(filename: &str) -> String {
         }
     }
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// How long to wait before attempt `attempt + 1` of a request that may be repeated and failed with
+/// `err`; `None` when the failure is not transient (a rejection, a wrong password …), the retry budget
+/// is spent, or the server asks for a longer pause than we wait out.
+fn retry_wait(cfg: &ClientConfig, err: &Error, attempt: u32) -> Option<Duration> {
+    let transient = matches!(
+        err,
+        Error::Timeout { .. }
+            | Error::Interrupted { .. }
+            | Error::RateLimited { .. }
+            | Error::Server { .. }
+            | Error::Unreachable {
+                kind: crate::UnreachableKind::Refused | crate::UnreachableKind::Other,
+                ..
+            }
+    );
+    if !transient || attempt >= cfg.max_retries {
+        return None;
+    }
+    let wait = match err {
+        Error::RateLimited {
+            retry_after: Some(d),
+        } => *d,
+        _ => backoff(cfg.retry_base_delay, attempt),
+    };
+    (wait <= cfg.max_retry_wait).then_some(wait)
 }
 
 /// Exponential backoff with ±25 % jitter so parallel workers do not retry in lockstep.

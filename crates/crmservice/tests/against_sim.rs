@@ -331,6 +331,52 @@ async fn get_is_retried_after_5xx_and_dropped_connections() {
 }
 
 #[tokio::test]
+async fn login_is_retried_after_5xx_and_dropped_connections_but_not_after_a_wrong_password() {
+    let env = Env::start().await;
+    let client = env.client();
+    let password = env.demo.password.as_str();
+    env.sim.inject_fault(
+        env.fault("POST", "/api/v1/auth", FaultKind::Status { status: 503 })
+            .times(1),
+    );
+    env.sim.reset_request_counts();
+    let s = client.login(&env.demo.username, password).await.unwrap();
+    assert!(s.current_user().await.is_ok());
+    assert_eq!(env.sim.request_count("POST /api/v1/auth"), 2);
+
+    env.sim.inject_fault(
+        env.fault("POST", "/api/v1/auth", FaultKind::DropConnection)
+            .times(2),
+    );
+    env.sim.reset_request_counts();
+    assert!(client.login(&env.demo.username, password).await.is_ok());
+    assert_eq!(env.sim.request_count("POST /api/v1/auth"), 3);
+
+    // A refused login is an answer, not a failure: asked once (the CRM counts wrong passwords).
+    env.sim.reset_request_counts();
+    let e = client
+        .login(&env.demo.username, "not the password")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::WrongPassword), "{e:?}");
+    assert_eq!(env.sim.request_count("POST /api/v1/auth"), 1);
+
+    // A CRM that keeps failing: the retry budget, then the server error.
+    env.sim
+        .inject_fault(env.fault("POST", "/api/v1/auth", FaultKind::Status { status: 500 }));
+    env.sim.reset_request_counts();
+    let e = client
+        .login(&env.demo.username, password)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Server { status: 500, .. }), "{e:?}");
+    assert_eq!(
+        env.sim.request_count("POST /api/v1/auth"),
+        u64::from(Env::config().max_retries) + 1
+    );
+}
+
+#[tokio::test]
 async fn persistent_server_error_gives_up_after_the_retry_budget() {
     let env = Env::start().await;
     let s = env.session().await;
