@@ -2,8 +2,10 @@
 //!
 //! The server to use comes from `DATABASE_URL` (which `cargo xtask test` sets, possibly to a private
 //! cluster it started) or else `postgres://postgres@127.0.0.1:5432/postgres`. Each [`TestDb`] creates a
-//! database named `crmtest_<uuid>` and drops it (with `FORCE`) when dropped. Databases left behind by a
-//! killed run are swept by `cargo xtask test` before the next run.
+//! database named `crmtest_<unix seconds>_<uuid>` and drops it (with `FORCE`) when dropped. Databases
+//! left behind by a killed run are swept by `cargo xtask test` before the next run — only those older
+//! than six hours (by the time in their name) and not in use, so a sweep never pulls a database from under a test or
+//! benchmark that is running at the same time.
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, postgres::PgPoolOptions};
 use url::Url;
@@ -26,7 +28,10 @@ impl TestDb {
     /// that needs a database must not silently pass without one.
     pub async fn new() -> Self {
         let admin_url = admin_url();
-        let name = format!("crmtest_{}", uuid::Uuid::new_v4().simple());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = format!("crmtest_{now}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!("cannot reach Postgres at {admin_url} (set DATABASE_URL or run `cargo xtask test`): {e}")
         });
