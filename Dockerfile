@@ -10,7 +10,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# `cargo xtask pane` adds the wasm target, the matching wasm-bindgen-cli and binaryen (npm), then builds
+# `cargo xtask pane` adds the wasm target, the matching wasm-bindgen-cli, binaryen and terser (npm), then builds
 # static/pkg (with the .br/.gz siblings the server sends to browsers that accept them).
 RUN cargo xtask pane \
  && cargo build --release --locked -p crm-server
