@@ -6,7 +6,8 @@
 //! * throughput of idle cycles with many pairings → pairings one machine keeps within the schedule;
 //! * propagation latency Outlook → CRM (change notifications) and CRM → Outlook (polling).
 //!
-//! `--quick` uses smaller sizes (for a smoke run); `--only=worker --pairings=10000` re-runs one size.
+//! `--quick` uses smaller sizes (for a smoke run); `--only=worker --pairings=10000` re-runs one size;
+//! `--statements` also lists (on stderr) the SQL statements of one idle run.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -60,7 +61,8 @@ async fn pg_counters(pool: &PgPool, db: &str) -> (i64, i64) {
     .unwrap()
 }
 
-async fn idle_cost() {
+/// `list_statements`: also print (to stderr) the statements of one more idle run.
+async fn idle_cost(list_statements: bool) {
     let db = TestDb::new().await;
     // No background worker: runs are driven here.
     let (env, pairing) = support::converged_demo(&db).await;
@@ -81,6 +83,20 @@ async fn idle_cost() {
     let wall = t0.elapsed().as_secs_f64() / cycles as f64;
     let cpu = (cpu_seconds() - cpu0) / cycles as f64;
     let (tx1, rows1) = pg_counters(&stats_pool, db.name()).await;
+    if list_statements {
+        // One more idle run, its statements listed (after the figures, so it does not touch them).
+        STATEMENTS.lock().unwrap().replace(Vec::new());
+        COUNT.start();
+        run_pairing(&env.state, pairing, JobKind::OutlookToCrm)
+            .await
+            .unwrap();
+        COUNT.stop();
+        let listed = STATEMENTS.lock().unwrap().take().unwrap_or_default();
+        eprintln!("The statements of one idle run ({}):", listed.len());
+        for (i, (sql, rows)) in listed.iter().enumerate() {
+            eprintln!("{:>3}. [{rows} rows] {sql}", i + 1);
+        }
+    }
     let graph = env.graph.stats(&env.mailbox.email).requests as f64 / cycles as f64;
     let crm = env.crm.total_requests() as f64 / cycles as f64;
     println!("## Idle cost per pairing and cycle\n");
@@ -217,6 +233,9 @@ struct Counters {
     runs: AtomicU64,
 }
 
+/// While `Some`, every counted statement (its SQL on one line, and the rows it returned) is kept here.
+static STATEMENTS: std::sync::Mutex<Option<Vec<(String, u64)>>> = std::sync::Mutex::new(None);
+
 static COUNT: Counters = Counters {
     on: AtomicBool::new(false),
     statements: AtomicU64::new(0),
@@ -306,6 +325,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
             COUNT
                 .rows_returned
                 .fetch_add(n("rows_returned"), Ordering::Relaxed);
+            if let Some(list) = STATEMENTS.lock().unwrap().as_mut() {
+                let sql = get("db.statement").or(get("summary")).unwrap_or_default();
+                let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                list.push((sql, n("rows_returned")));
+            }
         } else if target == RUN_JOURNAL_TARGET {
             if get("message").is_some_and(|m| m.contains("started")) {
                 COUNT.runs.fetch_add(1, Ordering::Relaxed);
@@ -987,7 +1011,7 @@ async fn main() {
         .map(|v| v.split(',').map(str::to_owned).collect());
     let run = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
     if run("idle") {
-        idle_cost().await;
+        idle_cost(args.iter().any(|a| a == "--statements")).await;
     }
     if run("initial") {
         initial_sync(if quick { 200 } else { 2000 }).await;
