@@ -326,7 +326,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountLayer {
                 .rows_returned
                 .fetch_add(n("rows_returned"), Ordering::Relaxed);
             if let Some(list) = STATEMENTS.lock().unwrap().as_mut() {
-                let sql = get("db.statement").or(get("summary")).unwrap_or_default();
+                let sql = [get("db.statement"), get("summary")]
+                    .into_iter()
+                    .flatten()
+                    .find(|s| !s.trim_matches('"').trim().is_empty())
+                    .unwrap_or_default()
+                    .replace("\\n", " ");
                 let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
                 list.push((sql, n("rows_returned")));
             }

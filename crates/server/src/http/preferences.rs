@@ -25,6 +25,16 @@ pub async fn load(db: &sqlx::PgPool, mailbox_id: Uuid) -> AppResult<Preferences>
             .bind(mailbox_id)
             .fetch_optional(db)
             .await?;
+    from_stored(db, mailbox_id, stored).await
+}
+
+/// The preferences from their stored JSON when it was read already (the sync runner reads it with the
+/// pairing); `None`: not stored yet, so the defaults for a new pairing, as [`load`].
+pub async fn from_stored(
+    db: &sqlx::PgPool,
+    mailbox_id: Uuid,
+    stored: Option<Value>,
+) -> AppResult<Preferences> {
     if let Some(v) = stored {
         return serde_json::from_value(v)
             .map_err(|e| AppError::internal(format!("stored preferences unreadable: {e}")));

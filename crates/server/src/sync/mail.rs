@@ -25,7 +25,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use api_types::{UiLanguage, preferences::PrivateEntries};
+use api_types::{
+    UiLanguage,
+    preferences::{Preferences, PrivateEntries},
+};
 use chrono::{DateTime, Utc};
 use crmservice::{NewEmail, Session};
 use graph::{GraphError, MailboxClient, Message, MessageDeltaItem};
@@ -35,7 +38,6 @@ use uuid::Uuid;
 use super::runner::RunError;
 use crate::{
     crm_access::{self, NoSession},
-    http::preferences,
     state::AppState,
     store::{self, PairingRow},
     subscriptions,
@@ -163,13 +165,12 @@ type ContactHit = (String, Option<String>);
 /// Runs automatic email tracking for the pairing if the setting is on (see the module docs). `None`
 /// when tracking is off or cannot run now (not logged in, no Outlook access: the calendar run records
 /// those for the user).
+/// `prefs` are the pairing's preferences as the run read them at its start.
 pub async fn track(
     state: &AppState,
     pairing: &PairingRow,
+    prefs: &Preferences,
 ) -> Result<Option<TrackCounts>, RunError> {
-    let prefs = preferences::load(&state.db, pairing.mailbox_id)
-        .await
-        .map_err(|e| RunError::Plan(e.to_string()))?;
     if !prefs.email_tracking {
         return Ok(None);
     }

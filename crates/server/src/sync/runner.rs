@@ -114,9 +114,6 @@ pub async fn run_pairing(
     pairing_id: Uuid,
     kind: JobKind,
 ) -> Result<RunEnd, RunError> {
-    let Some(pairing) = store::pairing(&state.db, pairing_id).await? else {
-        return Ok(RunEnd::Skipped);
-    };
     let mut lock = state.db.begin().await?;
     let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
         .bind(lock_key(pairing_id))
@@ -125,19 +122,28 @@ pub async fn run_pairing(
     if !got {
         return Ok(RunEnd::Busy);
     }
+    // Read once the lock is held (a statement's snapshot is taken when it starts), so the cursors are
+    // the ones the previous run stored; on the lock's connection, in one statement.
+    let Some(start) = RunStart::read(&mut lock, pairing_id).await? else {
+        return Ok(RunEnd::Skipped);
+    };
+    let pairing = start.pairing;
     // Declared after `lock`, so it is dropped (and logs the end) before the lock is released: the logged
     // interval lies within the time the run held the pairing.
     let journal = RunJournal::start(pairing_id, kind);
+    let prefs = preferences::from_stored(&state.db, pairing.mailbox_id, start.settings)
+        .await
+        .map_err(|e| RunError::Plan(e.to_string()))?;
     let lock = std::sync::Arc::new(tokio::sync::Mutex::new(lock));
     let result = Run::new(state, pairing.clone(), kind, lock.clone())
-        .go()
+        .go(&prefs, start.cursors)
         .await;
     let lock = std::sync::Arc::into_inner(lock)
         .expect("the run has ended")
         .into_inner();
     // Email tracking is part of every run (whichever job kind leads the pairing's schedule), under the
     // same lock; it runs even when the calendar run failed or calendar sync is off.
-    let mail = super::mail::track(state, &pairing).await;
+    let mail = super::mail::track(state, &pairing, &prefs).await;
     drop(journal);
     lock.rollback().await?;
     match (result, mail) {
@@ -169,6 +175,40 @@ impl Drop for RunJournal {
     fn drop(&mut self) {
         let (pairing_id, kind) = (self.pairing_id, self.kind);
         tracing::debug!(target: RUN_JOURNAL_TARGET, %pairing_id, %kind, "sync run ended");
+    }
+}
+
+/// What a run reads first, in one statement: the pairing, its stored preferences (`None`: never saved)
+/// and its cursors (all `None` before the first complete run).
+#[derive(sqlx::FromRow)]
+struct RunStart {
+    #[sqlx(flatten)]
+    pairing: PairingRow,
+    settings: Option<Value>,
+    #[sqlx(flatten)]
+    cursors: Cursors,
+}
+
+impl RunStart {
+    /// `None` when the pairing is gone.
+    async fn read(
+        lock: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        pairing_id: Uuid,
+    ) -> sqlx::Result<Option<Self>> {
+        sqlx::query_as(
+            "SELECT p.id, p.mailbox_id, p.crm_address, p.crm_username, p.crm_user_id, p.calendar_id,
+                    p.calendar_name, p.created_at,
+                    s.settings,
+                    c.delta_link, c.delta_window_start, c.delta_window_end, c.crm_watermark,
+                    c.last_id_scan_at, c.manual_requested_at, c.settings_hash, c.updated_at
+             FROM pairings p
+             LEFT JOIN preferences s ON s.mailbox_id = p.mailbox_id
+             LEFT JOIN sync_cursors c ON c.pairing_id = p.id
+             WHERE p.id = $1",
+        )
+        .bind(pairing_id)
+        .fetch_optional(&mut **lock)
+        .await
     }
 }
 
@@ -265,23 +305,12 @@ impl<'a> Run<'a> {
             .map_err(|e| format!("the pairing's lock was lost: {e}"))
     }
 
-    async fn go(mut self) -> Result<RunEnd, RunError> {
-        let prefs = preferences::load(self.db, self.pairing.mailbox_id)
-            .await
-            .map_err(|e| RunError::Plan(e.to_string()))?;
-        let cursors: Cursors = sqlx::query_as(
-            "SELECT delta_link, delta_window_start, delta_window_end, crm_watermark, last_id_scan_at, manual_requested_at,
-                    settings_hash, updated_at
-             FROM sync_cursors WHERE pairing_id = $1",
-        )
-        .bind(self.pairing.id)
-        .fetch_optional(self.db)
-        .await?
-        .unwrap_or_default();
+    /// `prefs` and `cursors` as read under the lock at the start of the run.
+    async fn go(mut self, prefs: &Preferences, cursors: Cursors) -> Result<RunEnd, RunError> {
         if !prefs.auto_sync && cursors.manual_requested_at.is_none() {
             return Ok(RunEnd::Skipped);
         }
-        let settings = settings_from(&prefs);
+        let settings = settings_from(prefs);
         let now = self.started;
         let settings_hash = settings_hash(&settings);
         let mut cursors = cursors;
@@ -375,8 +404,7 @@ impl<'a> Run<'a> {
         if !self.errors.is_empty() {
             // Some writes failed: keep the cursors where they were so the same changes are listed
             // again next run (applying them again is idempotent); a consumed delta would lose them.
-            self.record(Direction::OutlookToCrm, o2c).await?;
-            self.record(Direction::CrmToOutlook, c2o).await?;
+            self.record_both(o2c, c2o).await?;
             return Ok(RunEnd::Done);
         }
 
@@ -416,8 +444,7 @@ impl<'a> Run<'a> {
                 },
             ));
         }
-        self.record(Direction::OutlookToCrm, o2c).await?;
-        self.record(Direction::CrmToOutlook, c2o).await?;
+        self.record_both(o2c, c2o).await?;
         if let Err(e) = self
             .state
             .graph
@@ -439,9 +466,7 @@ impl<'a> Run<'a> {
         };
         self.errors.push((Direction::OutlookToCrm, entry.clone()));
         self.errors.push((Direction::CrmToOutlook, entry));
-        self.record(Direction::OutlookToCrm, DirCounts::default())
-            .await?;
-        self.record(Direction::CrmToOutlook, DirCounts::default())
+        self.record_both(DirCounts::default(), DirCounts::default())
             .await?;
         Ok(RunEnd::Done)
     }
@@ -1524,13 +1549,48 @@ impl<'a> Run<'a> {
         tx.commit().await
     }
 
-    /// Records one direction's result. An idle run refreshes the previous idle record instead of adding
-    /// a row, so a quiet pairing costs one statement per direction and cycle.
+    /// Records both directions' results. A quiet direction (nothing done, no error) refreshes its
+    /// previous record if that was quiet too, both directions in one statement, so an idle pairing costs
+    /// one statement a cycle; any other result gets a new record.
+    async fn record_both(&mut self, o2c: DirCounts, c2o: DirCounts) -> Result<(), sqlx::Error> {
+        let quiet_o2c = self.quiet(Direction::OutlookToCrm, &o2c);
+        let quiet_c2o = self.quiet(Direction::CrmToOutlook, &c2o);
+        let mut refreshed: Vec<String> = Vec::new();
+        if quiet_o2c || quiet_c2o {
+            refreshed = sqlx::query_scalar(
+                "UPDATE sync_runs SET started_at = $2, finished_at = now()
+                 WHERE id IN ((SELECT id FROM sync_runs WHERE $3 AND pairing_id = $1 AND direction = 'outlook_to_crm'
+                               ORDER BY id DESC LIMIT 1),
+                              (SELECT id FROM sync_runs WHERE $4 AND pairing_id = $1 AND direction = 'crm_to_outlook'
+                               ORDER BY id DESC LIMIT 1))
+                   AND outcome = 'ok' AND (counts->>'quiet')::boolean
+                 RETURNING direction",
+            )
+            .bind(self.pairing.id)
+            .bind(self.started)
+            .bind(quiet_o2c)
+            .bind(quiet_c2o)
+            .fetch_all(self.db)
+            .await?;
+        }
+        for (direction, c) in [
+            (Direction::OutlookToCrm, o2c),
+            (Direction::CrmToOutlook, c2o),
+        ] {
+            if !refreshed.iter().any(|d| d == direction_name(direction)) {
+                self.record(direction, c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn quiet(&self, direction: Direction, c: &DirCounts) -> bool {
+        c.counts == SyncCounts::default() && !self.errors.iter().any(|(d, _)| *d == direction)
+    }
+
+    /// Adds a record of one direction's result.
     async fn record(&mut self, direction: Direction, c: DirCounts) -> Result<(), sqlx::Error> {
-        let name = match direction {
-            Direction::OutlookToCrm => "outlook_to_crm",
-            Direction::CrmToOutlook => "crm_to_outlook",
-        };
+        let name = direction_name(direction);
         let errors: Vec<SyncErrorEntry> = self
             .errors
             .iter()
@@ -1550,21 +1610,6 @@ impl<'a> Run<'a> {
         let mut counts_json = serde_json::to_value(counts).unwrap_or(json!({}));
         counts_json["quiet"] = json!(quiet);
         counts_json["conflict_list"] = serde_json::to_value(&c.conflicts).unwrap_or(Value::Null);
-        if quiet {
-            let updated = sqlx::query(
-                "UPDATE sync_runs SET started_at = $3, finished_at = now()
-                 WHERE id = (SELECT id FROM sync_runs WHERE pairing_id = $1 AND direction = $2 ORDER BY id DESC LIMIT 1)
-                   AND outcome = 'ok' AND (counts->>'quiet')::boolean",
-            )
-            .bind(self.pairing.id)
-            .bind(name)
-            .bind(self.started)
-            .execute(self.db)
-            .await?;
-            if updated.rows_affected() > 0 {
-                return Ok(());
-            }
-        }
         sqlx::query(
             "INSERT INTO sync_runs (pairing_id, direction, started_at, finished_at, outcome, counts, errors)
              VALUES ($1, $2, $3, now(), $4, $5, $6)",
@@ -1586,6 +1631,13 @@ impl<'a> Run<'a> {
             })
             .inc();
         Ok(())
+    }
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::OutlookToCrm => "outlook_to_crm",
+        Direction::CrmToOutlook => "crm_to_outlook",
     }
 }
 
