@@ -83,6 +83,8 @@ async fn idle_cost(list_statements: bool) {
     let wall = t0.elapsed().as_secs_f64() / cycles as f64;
     let cpu = (cpu_seconds() - cpu0) / cycles as f64;
     let (tx1, rows1) = pg_counters(&stats_pool, db.name()).await;
+    let graph = env.graph.stats(&env.mailbox.email).requests as f64 / cycles as f64;
+    let crm = env.crm.total_requests() as f64 / cycles as f64;
     if list_statements {
         // One more idle run, its statements listed (after the figures, so it does not touch them).
         STATEMENTS.lock().unwrap().replace(Vec::new());
@@ -97,8 +99,6 @@ async fn idle_cost(list_statements: bool) {
             eprintln!("{:>3}. [{rows} rows] {sql}", i + 1);
         }
     }
-    let graph = env.graph.stats(&env.mailbox.email).requests as f64 / cycles as f64;
-    let crm = env.crm.total_requests() as f64 / cycles as f64;
     println!("## Idle cost per pairing and cycle\n");
     println!(
         "A converged pairing, {cycles} runs in a row, driven directly (the CRM id scan for deletions runs at most every 5 minutes, so it is not in this figure). An idle pairing needs one run a minute. Statements are counted from sqlx's statement log; through the worker a run also costs its completion (one statement, which also postpones the covered kind) and a share of a batched claim — see \"Many pairings through the worker\" for the figure with both.\n"
@@ -108,7 +108,7 @@ async fn idle_cost(list_statements: bool) {
     println!("| CRM requests (one change listing) | {crm:.2} | ≤ 1 |");
     println!("| HTTP requests in all | {:.2} | ≤ 2 |", graph + crm);
     println!(
-        "| SQL statements (incl. BEGIN/ROLLBACK of the pairing lock) | {:.1} | |",
+        "| SQL statements (sqlx's log: the lock's ROLLBACK is in it, its BEGIN is not) | {:.1} | |",
         counted.statements as f64 / cycles as f64
     );
     println!(
