@@ -190,8 +190,19 @@ fn forged_and_malformed_notifications_never_queue_a_sync_nor_get_a_server_error(
             if !content_type.is_empty() {
                 req = req.header("content-type", content_type);
             }
-            req.send().await.unwrap()
+            req.send().await
         });
+        let resp = match resp {
+            Ok(resp) => resp,
+            // An oversize body is refused from its Content-Length with a 413 and the connection closed
+            // without reading the rest; a client still writing it may see the close (broken pipe or
+            // reset) before the answer. Refused either way; nothing may be queued (checked below).
+            Err(e) if matches!(n, Notification::Huge(_)) && e.is_request() => {
+                prop_assert_eq!(rt.block_on(run_at(&server)), before.clone(), "{:?} queued a sync", n);
+                return Ok(());
+            }
+            Err(e) => panic!("{n:?}: {e}"),
+        };
         let status = resp.status().as_u16();
         prop_assert!(status < 500, "{n:?} → {status}");
         match &n {
