@@ -17,7 +17,7 @@ mod types;
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 pub use json::{Json, SyntaxError, parse};
 
@@ -471,9 +471,11 @@ pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    local
-        .checked_sub_signed(chrono::TimeDelta::seconds(offset))
-        .map(|t| t.and_utc())
+    // Through chrono's offset type, as its parser does (a leap second stays one across the offset).
+    chrono::FixedOffset::east_opt(i32::try_from(offset).ok()?)?
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.to_utc())
 }
 
 /// An empty answer (`204`, read as `null`).

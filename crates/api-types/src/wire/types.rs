@@ -594,6 +594,16 @@ mod tests {
                     .map(|t| t.to_utc())
             );
         }
+        // A leap second across an offset stays a leap second, as chrono keeps it (found by the proptest).
+        for leap in ["0000-01-01 00:00:60-00:01", "2016-12-31T23:59:60.5Z"] {
+            assert_eq!(
+                crate::wire::parse_rfc3339(leap),
+                chrono::DateTime::parse_from_rfc3339(leap)
+                    .ok()
+                    .map(|t| t.to_utc()),
+                "{leap}"
+            );
+        }
         for bad in [
             "2026-02-30T09:00:00Z",
             "2026-11-25T24:00:00Z",
