@@ -269,12 +269,12 @@ pub fn App() -> impl IntoView {
                     title=ctx.tx(K::AppLanguage)
                     lang=move || if ctx.lang.get() == UiLanguage::Fi { "en" } else { "fi" }
                 >
-                    {dynamic(move || (if ctx.lang.get() == UiLanguage::Fi { "English" } else { "Suomi" }).into_any())}
+                    {dynamic(move || if ctx.lang.get() == UiLanguage::Fi { "English" } else { "Suomi" })}
                 </button>
             </header>
-            {dynamic(move || (matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! { <views::preview::PreviewBar/> })).into_any())}
+            {dynamic(move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! { <views::preview::PreviewBar/> }))}
             <nav class="tabs" aria-label=ctx.tx(K::Navigation)>
-                {dynamic(move || ({
+                {dynamic(move || {
                     let current = ctx.route.get();
                     [
                         (Route::Pairing, K::NavPreferences),
@@ -292,10 +292,10 @@ pub fn App() -> impl IntoView {
                             }
                         })
                         .map(IntoAny::into_any).collect_view()
-                }).into_any())}
+                })}
             </nav>
             <main id="main">
-                {dynamic(move || ({
+                {dynamic(move || {
                     if ctx.host.get().is_none() {
                         return view! { <p class="muted" role="status">{ctx.tx(K::Starting)}</p> }.into_any();
                     }
@@ -309,9 +309,9 @@ pub fn App() -> impl IntoView {
                         Route::Item => view! { <views::item::ItemView/> }.into_any(),
                         Route::Status => view! { <views::status::StatusView/> }.into_any(),
                     }
-                }).into_any())}
+                })}
             </main>
-            <p class="live" aria-live="polite" role="status">{dynamic(move || (ctx.announce.get()).into_any())}</p>
+            <p class="live" aria-live="polite" role="status">{dynamic(move || ctx.announce.get())}</p>
         </div>
     }
 }

@@ -25,7 +25,7 @@ pub fn ItemView() -> impl IntoView {
     view! {
         <section aria-labelledby="item-title">
             <h2 id="item-title">{ctx.tx(K::NavItem)}</h2>
-            {dynamic(move || ({
+            {dynamic(move || {
                 if !ctx.is_paired() {
                     return needs_pairing(ctx).into_any();
                 }
@@ -39,7 +39,7 @@ pub fn ItemView() -> impl IntoView {
                         view! { <AppointmentView id=id subject=subject/> }.into_any()
                     }
                 }
-            }).into_any())}
+            })}
         </section>
     }
 }
@@ -66,7 +66,7 @@ fn NoItem() -> impl IntoView {
     };
     view! {
         <p class="notice">{ctx.tx(K::NoItemOpen)}</p>
-        {dynamic(move || (matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! {
+        {dynamic(move || matches!(ctx.host.get(), Some(Host::Preview)).then(|| view! {
             <form class="form" on:submit=handler(open)>
                 <div class="field">
                     <label for="preview-item-id">{ctx.tx(K::PreviewItemId)}</label>
@@ -78,7 +78,7 @@ fn NoItem() -> impl IntoView {
                 </div>
                 <div class="actions"><button type="submit">{ctx.tx(K::Open)}</button></div>
             </form>
-        })).into_any())}
+        }))}
     }
 }
 
@@ -103,7 +103,7 @@ fn UnsavedItem() -> impl IntoView {
         <p class="notice">{ctx.tx(K::UnsavedItem)}</p>
         <div class="actions">
             <button type="button" class="primary" on:click=handler(save)>{ctx.tx(K::SaveItemFirst)}</button>
-            <p class="action-error" role="alert">{dynamic(move || (error.get()).into_any())}</p>
+            <p class="action-error" role="alert">{dynamic(move || error.get())}</p>
         </div>
     }
 }
@@ -168,7 +168,7 @@ fn picklist_select(
                 on:change=handler(move |ev| set(event_target_value(&ev)))
             >
                 <option value="">{ctx.tx(K::EmptyChoice)}</option>
-                {dynamic(move || ({
+                {dynamic(move || {
                     let current = get();
                     entries
                         .get()
@@ -178,7 +178,7 @@ fn picklist_select(
                             view! { <option value=e.value selected=selected>{e.label}</option> }
                         })
                         .map(IntoAny::into_any).collect_view()
-                }).into_any())}
+                })}
             </select>
             {field_error(ctx, errors, name)}
         </div>
@@ -260,7 +260,7 @@ fn AppointmentView(id: String, subject: String) -> impl IntoView {
 
     view! {
         {(!subject.is_empty()).then(|| view! { <p class="subject">{subject}</p> })}
-        {dynamic(move || (match info.get() {
+        {dynamic(move || match info.get() {
             Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(i) => view! {
@@ -274,20 +274,20 @@ fn AppointmentView(id: String, subject: String) -> impl IntoView {
                 </div>
                 {i.type_is_default.then(|| view! { <p class="hint">{ctx.tx(K::TypeFromDefault)}</p> })}
             }.into_any(),
-        }).into_any())}
+        })}
         <form class="form" on:submit=handler(save) novalidate=true>
             {picklist_select(ctx, K::ActivityType, fields::ACTIVITY_TYPE, types, errors,
                 move || form.with(|f| f.activity_type.clone()), move |v| form.update(|f| f.activity_type = v))}
-            {dynamic(move || (form.with(|f| f.activity_type.is_empty()).then(|| view! {
+            {dynamic(move || form.with(|f| f.activity_type.is_empty()).then(|| view! {
                 <p class="warning small">{ctx.tx(K::NoTypeNoSync)}</p>
-            })).into_any())}
+            }))}
             {picklist_select(ctx, K::ActivityStatus, fields::STATUS, statuses, errors,
                 move || form.with(|f| f.status.clone()), move |v| form.update(|f| f.status = v))}
             {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).map(IntoAny::into_any).collect_view()}
             {field_error(ctx, errors, fields::RELATIONS)}
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get() aria-describedby="item-error">
-                    {dynamic(move || (if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::SaveToCrm) }).into_any())}
+                    {dynamic(move || if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::SaveToCrm) })}
                 </button>
                 {action_error(ctx, errors, "item-error")}
             </div>
@@ -351,7 +351,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
 
     view! {
         {(!subject.is_empty()).then(|| view! { <p class="subject">{subject}</p> })}
-        {dynamic(move || (match info.get() {
+        {dynamic(move || match info.get() {
             Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(m) => view! {
@@ -362,8 +362,8 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
                     {m.crm_url.map(|u| view! { <a href=u target="_blank" rel="noopener">{ctx.tx(K::OpenInCrm)}</a> })}
                 </div>
             }.into_any(),
-        }).into_any())}
-        {dynamic(move || ({
+        })}
+        {dynamic(move || {
             let list = not_uploaded.get();
             (!list.is_empty()).then(|| view! {
                 <div class="warning small" role="alert">
@@ -371,7 +371,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
                     <ul>{list.into_iter().map(|a| view! { <li>{a.message.unwrap_or(a.name)}</li> }).map(IntoAny::into_any).collect_view()}</ul>
                 </div>
             })
-        }).into_any())}
+        })}
         <form class="form" on:submit=handler(save) novalidate=true>
             {RELATION_KINDS.into_iter().map(|kind| view! { <RelationPicker kind=kind form=form show_related=show_related/> }).map(IntoAny::into_any).collect_view()}
             {field_error(ctx, errors, fields::RELATIONS)}
@@ -379,7 +379,7 @@ fn MessageView(id: String, subject: String) -> impl IntoView {
                 move || form.with(|f| f.include_attachments), move |v| form.update(|f| f.include_attachments = v))}
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get() aria-describedby="message-error">
-                    {dynamic(move || (if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::SaveToCrm) }).into_any())}
+                    {dynamic(move || if busy.get() { ctx.t(K::Saving) } else { ctx.t(K::SaveToCrm) })}
                 </button>
                 {action_error(ctx, errors, "message-error")}
             </div>
@@ -456,7 +456,7 @@ fn RelationPicker(
         <div class="field relation">
             <label for=input_id.clone()>{ctx.tx(kind_label(kind))}</label>
             <ul class="chips" aria-label=ctx.tx(kind_label(kind))>
-                {dynamic(move || ({
+                {dynamic(move || {
                     form.with(|f| f.relations.list(kind).cloned().unwrap_or_default())
                         .into_iter()
                         .map(|r| {
@@ -477,7 +477,7 @@ fn RelationPicker(
                             }
                         })
                         .map(IntoAny::into_any).collect_view()
-                }).into_any())}
+                })}
             </ul>
             <input
                 id=input_id2
@@ -502,9 +502,9 @@ fn RelationPicker(
                     }
                 })
             />
-            <p class="field-error">{dynamic(move || (error.get()).into_any())}</p>
+            <p class="field-error">{dynamic(move || error.get())}</p>
             <ul class="hits" id=list_id>
-                {dynamic(move || ({
+                {dynamic(move || {
                     let chosen = form.with(|f| f.relations.list(kind).cloned().unwrap_or_default());
                     visible_hits(&hits.get(), &chosen)
                         .into_iter()
@@ -523,7 +523,7 @@ fn RelationPicker(
                             }
                         })
                         .map(IntoAny::into_any).collect_view()
-                }).into_any())}
+                })}
             </ul>
         </div>
     }

@@ -23,7 +23,7 @@ pub fn LoginView() -> impl IntoView {
     view! {
         <section aria-labelledby="login-title">
             <h2 id="login-title">{ctx.tx(K::LoginTitle)}</h2>
-            {dynamic(move || ({
+            {dynamic(move || {
                 if !ctx.is_paired() {
                     return needs_pairing(ctx).into_any();
                 }
@@ -42,7 +42,7 @@ pub fn LoginView() -> impl IntoView {
                     Some(state) if state.logged_in => view! { <LoggedIn remembered=state.remembered username=state.username.unwrap_or_default()/> }.into_any(),
                     Some(state) => view! { <LoginFormView username=state.username.unwrap_or_default() cooldown=state.cooldown_until.map(|t| t.timestamp_millis())/> }.into_any(),
                 }
-            }).into_any())}
+            })}
         </section>
     }
 }
@@ -141,14 +141,14 @@ fn LoginFormView(username: String, cooldown: Option<i64>) -> impl IntoView {
                 move || form.with(|f| f.password.clone()), move |v| form.update(|f| f.password = v))}
             {check_field(ctx, K::RememberCredentials, Some(K::RememberHint), "remember",
                 move || form.with(|f| f.remember), move |v| form.update(|f| f.remember = v))}
-            {dynamic(move || (in_cooldown().then(|| {
+            {dynamic(move || in_cooldown().then(|| {
                 let until = cooldown_until.get().unwrap_or_default();
                 let at = chrono::DateTime::from_timestamp_millis(until).map(|t| browser::fmt_time(&t, ctx.lang.get().code())).unwrap_or_default();
                 view! { <p class="warning" role="alert">{ctx.tx(K::CooldownUntil)} " " {at}</p> }
-            })).into_any())}
+            }))}
             <div class="actions">
                 <button id="login-submit" type="submit" class="primary" disabled=move || busy.get() aria-describedby="login-error">
-                    {dynamic(move || (if busy.get() { ctx.t(K::Working) } else { ctx.t(K::LogIn) }).into_any())}
+                    {dynamic(move || if busy.get() { ctx.t(K::Working) } else { ctx.t(K::LogIn) })}
                 </button>
                 {action_error(ctx, errors, "login-error")}
             </div>

@@ -28,13 +28,13 @@ pub fn PairingView() -> impl IntoView {
                 <span class="step current">{ctx.tx(K::Step1)}</span>
                 <a class="step" href=Route::Settings.hash()>{ctx.tx(K::Step2)}</a>
             </p>
-            {dynamic(move || (left_behind.get().map(|items| forced_result(ctx, items))).into_any())}
-            {dynamic(move || (match ctx.pairing.get() {
+            {dynamic(move || left_behind.get().map(|items| forced_result(ctx, items)))}
+            {dynamic(move || match ctx.pairing.get() {
                 Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                 Load::Failed(msg) => view! { <p class="action-error" role="alert">{msg}</p> }.into_any(),
                 Load::Ready(None) => view! { <PairingForm/> }.into_any(),
                 Load::Ready(Some(summary)) => view! { <Paired summary=summary left_behind=left_behind/> }.into_any(),
-            }).into_any())}
+            })}
         </section>
     }
 }
@@ -139,7 +139,7 @@ fn PairingForm() -> impl IntoView {
                     prop:value=move || form.with(|f| f.calendar_id.clone())
                     on:change=handler(move |ev| { let v = event_target_value(&ev); form.update(|f| f.calendar_id = v) })
                 >
-                    {dynamic(move || (match calendars.get() {
+                    {dynamic(move || match calendars.get() {
                         Load::Ready(list) => list
                             .into_iter()
                             .map(|c| {
@@ -150,18 +150,18 @@ fn PairingForm() -> impl IntoView {
                             .into_any(),
                         Load::Loading => view! { <option value="">{ctx.tx(K::Loading)}</option> }.into_any(),
                         Load::Failed(_) => view! { <option value="">"—"</option> }.into_any(),
-                    }).into_any())}
+                    })}
                 </select>
                 <p class="field-error" id="calendar_id-error">
-                    {dynamic(move || (errors.with(|e| e.field(fields::CALENDAR_ID, ctx.lang.get())).or_else(|| match calendars.get() {
+                    {dynamic(move || errors.with(|e| e.field(fields::CALENDAR_ID, ctx.lang.get())).or_else(|| match calendars.get() {
                         Load::Failed(m) => Some(m),
                         _ => None,
-                    })).into_any())}
+                    }))}
                 </p>
             </div>
             <div class="actions">
                 <button id="pair-save" type="submit" class="primary" disabled=move || busy.get() aria-describedby="pair-error">
-                    {dynamic(move || (if busy.get() { ctx.t(K::Checking) } else { ctx.t(K::Save) }).into_any())}
+                    {dynamic(move || if busy.get() { ctx.t(K::Checking) } else { ctx.t(K::Save) })}
                 </button>
                 {action_error(ctx, errors, "pair-error")}
             </div>
@@ -250,7 +250,7 @@ fn Paired(
         <section class="danger-zone" aria-labelledby="unpair-title">
             <h3 id="unpair-title">{ctx.tx(K::UnpairTitle)}</h3>
             <p>{ctx.tx(K::UnpairExplain)}</p>
-            {dynamic(move || (match stage.get() {
+            {dynamic(move || match stage.get() {
                 Stage::Idle => view! {
                     <button type="button" on:click=handler(move |_| { stage.set(Stage::Confirm); browser::focus("unpair-confirm") })>
                         {ctx.tx(K::Unpair)}
@@ -279,7 +279,7 @@ fn Paired(
                         <button type="button" on:click=handler(move |_| stage.set(Stage::Idle))>{ctx.tx(K::Cancel)}</button>
                     </div>
                 }.into_any(),
-            }).into_any())}
+            })}
         </section>
     }
 }

@@ -56,7 +56,7 @@ pub fn NotConnected() -> impl IntoView {
     let ctx = ctx();
     view! {
         <div class="notice" role="status">
-            {dynamic(move || (match ctx.connect_error.get() {
+            {dynamic(move || match ctx.connect_error.get() {
                 Some(err) => view! {
                     <p class="action-error">{err}</p>
                     <button type="button" on:click=handler(move |_| connect(ctx))>{ctx.tx(K::Retry)}</button>
@@ -66,7 +66,7 @@ pub fn NotConnected() -> impl IntoView {
                     view! { <p>{ctx.tx(K::PreviewStart)}</p> }.into_any()
                 }
                 None => view! { <p class="muted">{ctx.tx(K::Connecting)}</p> }.into_any(),
-            }).into_any())}
+            })}
         </div>
     }
 }

@@ -28,7 +28,7 @@ pub fn SettingsView() -> impl IntoView {
                 <a class="step" href=Route::Pairing.hash()>{ctx.tx(K::Step1)}</a>
                 <span class="step current">{ctx.tx(K::Step2)}</span>
             </p>
-            {dynamic(move || (if ctx.is_paired() { view! { <SettingsForm/> }.into_any() } else { needs_pairing(ctx).into_any() }).into_any())}
+            {dynamic(move || if ctx.is_paired() { view! { <SettingsForm/> }.into_any() } else { needs_pairing(ctx).into_any() })}
         </section>
     }
 }
@@ -105,12 +105,12 @@ fn SettingsForm() -> impl IntoView {
 
     let loaded = Memo::new(move |_| form.with(Option::is_some));
     view! {
-        {dynamic(move || (load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> })).into_any())}
-        {dynamic(move || (form.with(|f| f.is_none()) .then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> })).into_any())}
+        {dynamic(move || load_error.get().map(|m| view! { <p class="action-error" role="alert">{m}</p> }))}
+        {dynamic(move || form.with(|f| f.is_none()).then(|| view! { <p class="muted">{ctx.tx(K::Loading)}</p> }))}
         // Built once the preferences are loaded, and kept while they are edited: the closure reads
         // only the memo, which changes when loading finishes (a plain closure, not `<Show>`, whose
         // children machinery costs WASM size).
-        {dynamic(move || (loaded.get().then(|| view! {
+        {dynamic(move || loaded.get().then(|| view! {
             <form class="form" on:submit=handler(submit) novalidate=true>
                 {direction(ctx, form, types, errors, Dir::OutlookToCrm, K::OutlookToCrm)}
                 {direction(ctx, form, types, errors, Dir::CrmToOutlook, K::CrmToOutlook)}
@@ -124,7 +124,7 @@ fn SettingsForm() -> impl IntoView {
                 </div>
                 <p class="hint">{ctx.tx(K::SettingsTakeEffect)}</p>
             </form>
-        })).into_any())}
+        }))}
     }
 }
 
@@ -204,7 +204,7 @@ fn type_list(
                 <button type="button" class="link" on:click=handler(move |_| all(false))>{ctx.tx(K::SelectNone)}</button>
             </div>
             <div class="checks">
-                {dynamic(move || (match types.get() {
+                {dynamic(move || match types.get() {
                     Load::Ready(entries) => entries
                         .into_iter()
                         .map(|e| {
@@ -230,7 +230,7 @@ fn type_list(
                         .into_any(),
                     Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
                     Load::Failed(m) => view! { <p class="action-error">{m}</p> }.into_any(),
-                }).into_any())}
+                })}
             </div>
             {field_error(ctx, errors, name)}
         </fieldset>
@@ -293,12 +293,12 @@ fn calendar(
                 move || get(form, |f| f.auto_sync).unwrap_or(false), move |v| set(form, |f| f.auto_sync = v))}
             {check_field(ctx, K::LoginAtStart, Some(K::LoginAtStartHint), "login_at_start",
                 move || get(form, |f| f.login_at_start).unwrap_or(false), move |v| set(form, |f| f.login_at_start = v))}
-            {dynamic(move || ((get(form, |f| f.login_at_start).unwrap_or(false) && !remembered()).then(|| view! {
+            {dynamic(move || (get(form, |f| f.login_at_start).unwrap_or(false) && !remembered()).then(|| view! {
                 <p class="warning small">
                     {ctx.tx(K::LoginAtStartNeedsRemember)} " "
                     <a href=Route::Login.hash()>{ctx.tx(K::NavLogin)}</a>
                 </p>
-            })).into_any())}
+            }))}
             {check_field(ctx, K::AddContacts, None, "add_contacts_to_address_book",
                 move || get(form, |f| f.add_contacts_to_address_book).unwrap_or(false),
                 move |v| set(form, |f| f.add_contacts_to_address_book = v))}
@@ -348,7 +348,7 @@ fn calendar(
                 >
                     <option value="">{ctx.tx(K::EmptyChoice)}</option>
                     // The options follow the activity types only: not rebuilt on every change of the form.
-                    {dynamic(move || ({
+                    {dynamic(move || {
                         let current = form
                             .with_untracked(|f| f.as_ref().map(|f| f.default_activity_type.clone()))
                             .unwrap_or_default();
@@ -363,12 +363,12 @@ fn calendar(
                                 .into_any(),
                             _ => ().into_any(),
                         }
-                    }).into_any())}
+                    })}
                 </select>
                 <p class="hint" id="default_activity_type-hint">{ctx.tx(K::DefaultActivityTypeHint)}</p>
                 {field_error(ctx, errors, fields::DEFAULT_ACTIVITY_TYPE)}
             </div>
-            {dynamic(move || ({
+            {dynamic(move || {
                 get(form, SettingsForm::warnings)
                     .unwrap_or_default()
                     .into_iter()
@@ -380,7 +380,7 @@ fn calendar(
                         view! { <p class="warning small">{ctx.tx(k)}</p> }
                     })
                     .map(IntoAny::into_any).collect_view()
-            }).into_any())}
+            })}
             {check_field(ctx, K::EmailTracking, Some(K::EmailTrackingHint), "email_tracking",
                 move || get(form, |f| f.email_tracking).unwrap_or(false), move |v| set(form, |f| f.email_tracking = v))}
         </fieldset>

@@ -21,7 +21,7 @@ pub fn StatusView() -> impl IntoView {
     view! {
         <section aria-labelledby="status-title">
             <h2 id="status-title">{ctx.tx(K::NavStatus)}</h2>
-            {dynamic(move || (if ctx.is_paired() { view! { <Status/> }.into_any() } else { needs_pairing(ctx).into_any() }).into_any())}
+            {dynamic(move || if ctx.is_paired() { view! { <Status/> }.into_any() } else { needs_pairing(ctx).into_any() })}
         </section>
     }
 }
@@ -74,7 +74,7 @@ fn Status() -> impl IntoView {
             </button>
             {action_error(ctx, errors, "sync-error")}
         </div>
-        {dynamic(move || (match status.get() {
+        {dynamic(move || match status.get() {
             Load::Loading => view! { <p class="muted">{ctx.tx(K::Loading)}</p> }.into_any(),
             Load::Failed(m) => view! { <p class="action-error" role="alert">{m}</p> }.into_any(),
             Load::Ready(s) => view! {
@@ -85,7 +85,7 @@ fn Status() -> impl IntoView {
                 {direction(ctx, K::OutlookToCrm, "o2c", s.outlook_to_crm)}
                 {direction(ctx, K::CrmToOutlook, "c2o", s.crm_to_outlook)}
             }.into_any(),
-        }).into_any())}
+        })}
     }
 }
 

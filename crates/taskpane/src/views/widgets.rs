@@ -17,7 +17,7 @@ pub fn err_id(name: &str) -> String {
 pub fn field_error(ctx: Ctx, errors: RwSignal<FormErrors>, name: &'static str) -> impl IntoView {
     view! {
         <p class="field-error" id=err_id(name)>
-            {dynamic(move || (errors.with(|e| e.field(name, ctx.lang.get()))).into_any())}
+            {dynamic(move || errors.with(|e| e.field(name, ctx.lang.get())))}
         </p>
     }
 }
@@ -135,7 +135,7 @@ fn days_field_erased(
                     aria-describedby=format!("{hint_id} {}", err_id(name))
                     on:input=handler(move |ev| set(event_target_value(&ev)))
                 />
-                <span class="unit" id=hint_id>{dynamic(move || (format!("{} (0–{max})", ctx.t(K::Days))).into_any())}</span>
+                <span class="unit" id=hint_id>{dynamic(move || format!("{} (0–{max})", ctx.t(K::Days)))}</span>
             </div>
             {field_error(ctx, errors, name)}
         </div>
@@ -184,7 +184,7 @@ fn check_field_erased(
 pub fn action_error(ctx: Ctx, errors: RwSignal<FormErrors>, id: &'static str) -> impl IntoView {
     view! {
         <p class="action-error" id=id role="alert">
-            {dynamic(move || (errors.with(|e| e.action_text(ctx.lang.get()))).into_any())}
+            {dynamic(move || errors.with(|e| e.action_text(ctx.lang.get())))}
         </p>
     }
 }
@@ -212,11 +212,11 @@ pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
     Box::new(f)
 }
 
-/// A reactive piece of the view as one boxed type, used as `{dynamic(move || ….into_any())}`: every
-/// reactive child of the UI then shares one render-effect instantiation instead of compiling its own
-/// per closure (WASM size).
-pub fn dynamic(
-    f: impl FnMut() -> AnyView + Send + 'static,
+/// A reactive piece of the view as one boxed type, used as `{dynamic(move || …)}`: every reactive
+/// child of the UI then shares one render-effect instantiation instead of compiling its own per
+/// closure (WASM size).
+pub fn dynamic<V: IntoAny>(
+    mut f: impl FnMut() -> V + Send + 'static,
 ) -> Arc<std::sync::Mutex<dyn FnMut() -> AnyView + Send>> {
-    Arc::new(std::sync::Mutex::new(f))
+    Arc::new(std::sync::Mutex::new(move || f().into_any()))
 }
