@@ -207,6 +207,13 @@ impl DirectionForm {
     }
 }
 
+/// Ticks `value` in a list of ticked types (once).
+fn tick(types: &mut Vec<String>, value: &str) {
+    if !types.iter().any(|t| t == value) {
+        types.push(value.to_owned());
+    }
+}
+
 /// The ticked types as the preferences' set.
 fn type_set(types: &[String]) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
@@ -326,9 +333,7 @@ impl SettingsForm {
             TypeList::EditDelete => &mut dir.edit_delete_types,
         };
         if on {
-            if !set.iter().any(|t| t == value) {
-                set.push(value.to_owned());
-            }
+            tick(set, value);
         } else {
             set.retain(|t| t != value);
         }
@@ -343,9 +348,7 @@ impl SettingsForm {
     ) {
         let mut set: Vec<String> = Vec::new();
         for v in values {
-            if !set.iter().any(|t| t == v) {
-                set.push(v.to_owned());
-            }
+            tick(&mut set, v);
         }
         let dir = self.dir_mut(d);
         match list {
