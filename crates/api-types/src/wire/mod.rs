@@ -31,7 +31,7 @@ pub struct WireError {
 }
 
 impl WireError {
-    fn expected(expected: &'static str) -> Self {
+    pub(crate) fn expected(expected: &'static str) -> Self {
         Self {
             path: String::new(),
             expected,
@@ -205,23 +205,16 @@ macro_rules! wire_enum {
             }
 
             fn from_json(v: &$crate::wire::Json) -> Result<Self, $crate::wire::WireError> {
+                let wrong = || $crate::wire::WireError::expected(concat!("a ", stringify!($ty), " name"));
                 let $crate::wire::Json::Str(s) = v else {
-                    return Err($crate::wire::WireError {
-                        path: String::new(),
-                        expected: concat!("a ", stringify!($ty), " name"),
-                    });
+                    return Err(wrong());
                 };
                 Ok(match s.as_str() {
                     $first_name => $ty::$first,
                     $($name => $ty::$v,)*
                     $(_ => $ty::$other,)?
                     #[allow(unreachable_patterns)]
-                    _ => {
-                        return Err($crate::wire::WireError {
-                            path: String::new(),
-                            expected: concat!("a ", stringify!($ty), " name"),
-                        })
-                    }
+                    _ => return Err(wrong()),
                 })
             }
         }
