@@ -51,12 +51,7 @@ pub fn build(root: &Path) -> Result<()> {
     let bg = out.join("taskpane_bg.wasm");
     optimize(root, &bg)?;
     minify_js(root, &out.join("taskpane.js"))?;
-    let size = std::fs::metadata(&bg)?.len();
-    println!(
-        "task pane built: static/pkg/taskpane_bg.wasm ({} KiB, {} KiB gzipped)",
-        size / 1024,
-        gzipped_size(&bg)? / 1024
-    );
+    // The sizes (plain, brotli, gzip) are printed by the precompression, which compresses anyway.
     step("precompressing static/pkg (brotli quality 11, gzip level 9)");
     for file in precompress(&out)? {
         println!(
@@ -67,6 +62,7 @@ pub fn build(root: &Path) -> Result<()> {
             file.gz
         );
     }
+    println!("task pane built into static/pkg");
     Ok(())
 }
 
